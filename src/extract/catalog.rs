@@ -1,0 +1,3 @@
+//! Known table columns. (in progress)
+#[derive(Debug, Clone, Default)]
+pub struct Catalog;

@@ -1,0 +1,1 @@
+//! Error-tolerant table recovery with tree-sitter. (in progress)

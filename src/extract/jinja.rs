@@ -1,0 +1,1 @@
+//! dbt / Jinja templates rendered without executing them. (in progress)

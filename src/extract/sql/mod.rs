@@ -1,0 +1,2 @@
+//! SQL lineage. (in progress)
+pub mod names;
