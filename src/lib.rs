@@ -2,9 +2,15 @@
 //!
 //! Data flows one way through the modules, in the order they are declared:
 //! `extract` (bytes of one file -> its lineage fragment, pure) -> `graph` (fragments -> the
-//! lineage graph) -> `report` (graph or fragments -> text, JSON); `config` resolves the
-//! settings that apply to a path and `cli` wires it all to commands.
+//! lineage graph) -> `report` (fragments or graph -> JSON, text); `config` resolves the
+//! settings that apply to a path, `cli` wires commands to all of it, and `corpus` measures
+//! accuracy against third-party cases.
 
 pub mod diagnostic;
 pub mod source;
+pub mod config;
 pub mod extract;
+pub mod graph;
+pub mod report;
+pub mod corpus;
+pub mod cli;

@@ -105,3 +105,155 @@ pub struct Rename {
     pub from: String,
     pub to: String,
 }
+
+/// What applies to one file: the caller resolves it from `.git-lineage.toml` and flags.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub dialect: sql::Dialect,
+    /// Schema for unqualified dataset names; `None` leaves them unqualified.
+    pub default_schema: Option<String>,
+    pub catalog: Catalog,
+    /// The file is the dbt model of this name: it writes the model's relation.
+    pub dbt_model: Option<String>,
+}
+
+/// The lineage of one file. Never fails: what cannot be analyzed becomes a diagnostic.
+pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
+    let mut fragment = Fragment {
+        path: path.to_string(),
+        language: Language::Sql,
+        transformations: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let Some(text) = decode(bytes, &mut fragment.diagnostics) else { return fragment };
+    if !sql::split::has_code(&text) {
+        fragment.diagnostics.push(Diagnostic::warning(1, 1, "no SQL statement in this file"));
+        return fragment;
+    }
+    let statements = if jinja::is_templated(&text) || settings.dbt_model.is_some() {
+        templated(&text, settings, &mut fragment.diagnostics)
+    } else {
+        let options = sql::SqlOptions {
+            dialect: settings.dialect,
+            default_schema: settings.default_schema.clone(),
+            catalog: Some(&settings.catalog),
+        };
+        let (statements, diagnostics) = sql::analyze(&text, &options);
+        fragment.diagnostics.extend(diagnostics);
+        statements
+    };
+    fragment.transformations = with_ids(path, statements);
+    fragment.diagnostics.sort();
+    fragment.diagnostics.dedup();
+    fragment
+}
+
+/// Bytes to text, or a diagnostic saying why the file is skipped. Invalid UTF-8 is
+/// replaced and reported where it is, and the rest is analyzed.
+fn decode(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
+    if bytes.len() > MAX_FILE_BYTES {
+        diagnostics.push(Diagnostic::error(
+            1,
+            1,
+            format!("file skipped: {} bytes is over the {} byte limit for one file", bytes.len(), MAX_FILE_BYTES),
+        ));
+        return None;
+    }
+    if bytes[..bytes.len().min(8000)].contains(&0) {
+        diagnostics.push(Diagnostic::error(1, 1, "file skipped: binary content (NUL bytes)"));
+        return None;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text.to_string()),
+        Err(error) => {
+            let valid = &bytes[..error.valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            diagnostics.push(Diagnostic::error(
+                line,
+                column,
+                "invalid UTF-8: the bytes were replaced with U+FFFD and the rest analyzed",
+            ));
+            Some(String::from_utf8_lossy(bytes).into_owned())
+        }
+    }
+}
+
+/// dbt / Jinja SQL: rendered without executing anything, analyzed, and lines mapped back to
+/// the template. A dbt model's final SELECT writes the model's relation.
+fn templated(text: &str, settings: &Settings, diagnostics: &mut Vec<Diagnostic>) -> Vec<sql::StatementLineage> {
+    let model = settings.dbt_model.as_deref();
+    let this = model.unwrap_or("this");
+    let rendered = jinja::render(text, this);
+    diagnostics.extend(rendered.diagnostics.iter().cloned());
+    let relation = model.map(|name| {
+        let object = rendered.config.alias.as_deref().unwrap_or(name);
+        let mut parts: Vec<&str> = Vec::new();
+        if let Some(db) = rendered.config.database.as_deref() {
+            parts.push(db);
+        }
+        match (rendered.config.schema.as_deref(), settings.default_schema.as_deref()) {
+            (Some(schema), _) | (None, Some(schema)) => parts.push(schema),
+            (None, None) => {}
+        }
+        parts.push(object);
+        sql::names::normalize_dotted(&parts.join("."))
+    });
+    let options = sql::SqlOptions {
+        dialect: settings.dialect,
+        default_schema: settings.default_schema.clone(),
+        catalog: Some(&settings.catalog),
+    };
+    let (mut statements, found) = sql::analyze(&rendered.sql, &options);
+    let map_line = |line: usize| rendered.line_map.get(line.saturating_sub(1)).copied().unwrap_or(line);
+    diagnostics.extend(found.into_iter().map(|mut d| {
+        d.line = map_line(d.line);
+        d
+    }));
+    for statement in &mut statements {
+        statement.line = map_line(statement.line);
+    }
+    let extra: Vec<String> = rendered
+        .extra_reads
+        .iter()
+        .map(|(name, _)| {
+            let name = sql::names::normalize_dotted(name);
+            match settings.default_schema.as_deref() {
+                Some(schema) if !name.contains('.') => format!("{schema}.{name}"),
+                _ => name,
+            }
+        })
+        .collect();
+    if let Some(relation) = relation {
+        // The model is its last SELECT; hooks and other statements keep their own lineage.
+        if let Some(last) = statements.iter_mut().rev().find(|s| s.kind == Kind::Select || s.kind == Kind::Unparsed) {
+            last.kind = if last.kind == Kind::Unparsed { Kind::Unparsed } else { Kind::Model };
+            last.writes.insert(relation.clone());
+            last.columns = std::mem::take(&mut last.columns)
+                .into_iter()
+                .map(|(source, target)| (source, format!("{relation}.{target}")))
+                .collect();
+            last.reads.remove(&relation);
+            last.reads.extend(extra.into_iter().filter(|r| *r != relation));
+        } else {
+            diagnostics.push(Diagnostic::warning(1, 1, format!("dbt model `{relation}`: no SELECT found")));
+        }
+    } else if let Some(first) = statements.first_mut() {
+        first.reads.extend(extra);
+    }
+    statements
+}
+
+/// Ids are `path#line`; a second statement on the same line gets `path#line.2`.
+fn with_ids(path: &str, statements: Vec<sql::StatementLineage>) -> Vec<Transformation> {
+    let mut seen: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    statements
+        .into_iter()
+        .map(|s| {
+            let n = seen.entry(s.line).or_insert(0);
+            *n += 1;
+            let id = if *n == 1 { format!("{path}#{}", s.line) } else { format!("{path}#{}.{}", s.line, n) };
+            s.into_transformation(id)
+        })
+        .collect()
+}

@@ -1,2 +1,879 @@
-//! SQL lineage. (in progress)
+//! SQL lineage: a script's statements, each one transformation with the datasets it reads
+//! and writes and its column lineage.
+//!
+//! Each statement is parsed on its own (see `split`), with the file's dialect and then its
+//! close relatives; what no parser accepts goes to the tree-sitter fallback, which recovers
+//! table names at partial confidence. State that crosses statements lives in `Session`: the
+//! default schema (`USE`) and the columns of tables created earlier in the script.
+
+pub mod columns;
+pub mod dialect;
 pub mod names;
+pub mod scope;
+pub mod split;
+
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{
+    AlterTableOperation, Assignment, AssignmentTarget, CopySource, CopyTarget, CreateTableLikeKind, Expr,
+    FromTable, MergeAction, MergeInsertKind, MergeUpdateKind, ObjectName, ObjectType, Query, RenameTableNameKind,
+    SelectItem, SetExpr, Spanned, Statement, TableFactor, TableObject, Use,
+};
+use sqlparser::parser::{Parser, ParserError};
+
+pub use dialect::Dialect;
+use scope::{ColumnRef, Env, Relation, RelationKind, Scope, Shape, Walker, ident_name};
+
+use crate::diagnostic::Diagnostic;
+use crate::extract::fallback;
+use crate::extract::{Catalog, ColumnEdge, Confidence, Kind, Rename, Transformation};
+use crate::source::LineIndex;
+
+/// What applies to one SQL text.
+#[derive(Debug, Clone, Default)]
+pub struct SqlOptions<'a> {
+    pub dialect: Dialect,
+    pub default_schema: Option<String>,
+    pub catalog: Option<&'a Catalog>,
+}
+
+/// The lineage of one statement, before it gets its id.
+#[derive(Debug, Clone)]
+pub struct StatementLineage {
+    pub kind: Kind,
+    /// 1-based line in the analyzed text.
+    pub line: usize,
+    pub reads: BTreeSet<String>,
+    pub writes: BTreeSet<String>,
+    pub columns: BTreeSet<(ColumnRef, String)>,
+    pub drops: BTreeSet<String>,
+    pub renames: Vec<Rename>,
+    pub confidence: Confidence,
+}
+
+impl StatementLineage {
+    fn new(kind: Kind, line: usize) -> Self {
+        Self {
+            kind,
+            line,
+            reads: BTreeSet::new(),
+            writes: BTreeSet::new(),
+            columns: BTreeSet::new(),
+            drops: BTreeSet::new(),
+            renames: Vec::new(),
+            confidence: Confidence::Full,
+        }
+    }
+
+    /// Into the JSON contract's shape; `id_base` is the file path.
+    pub fn into_transformation(self, id: String) -> Transformation {
+        Transformation {
+            id,
+            kind: self.kind,
+            line: self.line,
+            reads: self.reads.into_iter().collect(),
+            writes: self.writes.into_iter().collect(),
+            columns: self
+                .columns
+                .into_iter()
+                .map(|(source, target)| ColumnEdge { source: source.render(), target })
+                .collect(),
+            confidence: self.confidence,
+            drops: self.drops.into_iter().collect(),
+            renames: self.renames,
+        }
+    }
+}
+
+/// State that one statement leaves for the next.
+struct Session {
+    default_schema: Option<String>,
+    /// The caller's catalog plus the tables this script created.
+    catalog: Catalog,
+}
+
+/// All statements of a SQL text, in order, and what went wrong.
+pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, Vec<Diagnostic>) {
+    let file_lines = LineIndex::new(text);
+    let mut session = Session {
+        default_schema: options.default_schema.clone(),
+        catalog: options.catalog.cloned().unwrap_or_default(),
+    };
+    let mut out = Vec::new();
+    let mut diagnostics = Vec::new();
+    let chunks = split::split(text);
+    let mut i = 0;
+    while i < chunks.len() {
+        let chunk = &chunks[i];
+        let code = chunk.start + split::code_start(chunk.text);
+        let first_line = file_lines.line_of(code);
+        let (parsed, used) = parse_chunks(text, &chunks[i..], options.dialect);
+        match parsed {
+            Ok((statements, stmt_text)) => {
+                let lines = LineIndex::new(stmt_text);
+                for statement in &statements {
+                    let env = Env {
+                        dialect: options.dialect,
+                        catalog: &session.catalog,
+                        default_schema: session.default_schema.as_deref(),
+                        text: stmt_text,
+                        lines: lines.clone(),
+                        first_line,
+                    };
+                    let mut results = Vec::new();
+                    let effects = statement_lineage(statement, &env, &mut results, &mut diagnostics);
+                    apply_effects(effects, &mut session);
+                    out.extend(results);
+                }
+            }
+            Err(error) => {
+                let (line, column) = error_position(&error, first_line);
+                diagnostics.push(Diagnostic::error(
+                    line,
+                    column,
+                    format!("SQL not parsed ({}): {}; tables recovered by the fallback parser", options.dialect, error_message(&error)),
+                ));
+                out.extend(recover(chunk.text, first_line, code - chunk.start, session.default_schema.as_deref()));
+            }
+        }
+        i += used.max(1);
+    }
+    (out, diagnostics)
+}
+
+/// Parse the chunk at the head of `chunks`; if it does not parse and opens a procedural
+/// block, re-join it with the chunks after it until the block parses. Returns the
+/// statements with the text they were parsed from, and how many chunks were used.
+fn parse_chunks<'t>(
+    text: &'t str,
+    chunks: &[split::Chunk<'t>],
+    dialect: Dialect,
+) -> (Result<(Vec<Statement>, &'t str), ParserError>, usize) {
+    let Some(first) = chunks.first() else { return (Ok((Vec::new(), "")), 0) };
+    let error = match parse_with_relatives(first.text, dialect) {
+        Ok(statements) => return (Ok((statements, first.text)), 1),
+        Err(e) => e,
+    };
+    if opens_block(first.text) {
+        for n in 2..=chunks.len().min(MAX_BLOCK_CHUNKS) {
+            let end = chunks[n - 1].start + chunks[n - 1].text.len();
+            let joined = &text[first.start..end];
+            let joined = joined.get(..(joined.len() + 1).min(joined.len())).unwrap_or(joined);
+            // The last chunk lost its semicolon: `END` alone is fine for sqlparser.
+            if let Ok(statements) = parse_with_relatives(joined, dialect) {
+                return (Ok((statements, joined)), n);
+            }
+        }
+    }
+    (Err(error), 1)
+}
+
+const MAX_BLOCK_CHUNKS: usize = 256;
+
+fn opens_block(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w.eq_ignore_ascii_case("begin"))
+}
+
+/// The dialect's own parser first, then its relatives; the first error is the one reported.
+fn parse_with_relatives(text: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {
+    let first = parse(text, dialect);
+    if first.is_ok() {
+        return first;
+    }
+    for relative in dialect.relatives() {
+        if *relative == dialect {
+            continue;
+        }
+        if let Ok(statements) = parse(text, *relative) {
+            return Ok(statements);
+        }
+    }
+    first
+}
+
+fn parse(text: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {
+    let parser_dialect = dialect.parser();
+    Parser::new(&*parser_dialect).try_with_sql(text)?.parse_statements()
+}
+
+fn error_message(error: &ParserError) -> String {
+    let text = match error {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m.clone(),
+        ParserError::RecursionLimitExceeded => "nested too deeply".to_string(),
+    };
+    match text.find(" at Line: ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// sqlparser puts the position in the message: `… at Line: 3, Column: 10`.
+fn error_position(error: &ParserError, first_line: usize) -> (usize, usize) {
+    let text = error.to_string();
+    let number_after = |key: &str| -> Option<usize> {
+        let at = text.find(key)? + key.len();
+        text[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+    };
+    match (number_after("Line: "), number_after("Column: ")) {
+        (Some(line), Some(column)) if line > 0 => (first_line + line - 1, column),
+        _ => (first_line, 1),
+    }
+}
+
+/// Table names from a statement no parser accepted.
+fn recover(chunk: &str, first_line: usize, code_offset: usize, default_schema: Option<&str>) -> Option<StatementLineage> {
+    let recovery = fallback::recover(chunk);
+    if recovery.reads.is_empty() && recovery.writes.is_empty() {
+        return None;
+    }
+    let chunk_first_line = first_line - LineIndex::new(chunk).line_of(code_offset) + 1;
+    let qualify = |name: &str| match default_schema {
+        Some(schema) if !name.contains('.') => format!("{schema}.{name}"),
+        _ => name.to_string(),
+    };
+    let mut lineage = StatementLineage::new(Kind::Unparsed, first_line.max(chunk_first_line));
+    lineage.confidence = Confidence::Partial;
+    lineage.writes = recovery.writes.iter().map(|r| qualify(&r.name)).collect();
+    lineage.reads = recovery.reads.iter().map(|r| qualify(&r.name)).filter(|r| !lineage.writes.contains(r)).collect();
+    Some(lineage)
+}
+
+/// What a statement changes for the statements after it.
+#[derive(Default)]
+struct Effects {
+    default_schema: Option<String>,
+    /// Tables created (with known columns) or dropped.
+    created: Vec<(String, Vec<String>)>,
+    dropped: Vec<String>,
+}
+
+fn apply_effects(effects: Effects, session: &mut Session) {
+    if let Some(schema) = effects.default_schema {
+        session.default_schema = Some(schema);
+    }
+    for (table, columns) in effects.created {
+        session.catalog.insert(table, columns);
+    }
+    for table in effects.dropped {
+        session.catalog.remove(&table);
+    }
+}
+
+/// The lineage of one parsed statement (procedures give several), pushed to `out`.
+fn statement_lineage(
+    statement: &Statement,
+    env: &Env<'_>,
+    out: &mut Vec<StatementLineage>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Effects {
+    let mut walker = Walker::new(env);
+    let line = statement_line(statement, env);
+    let mut effects = Effects::default();
+    let lineage = match statement {
+        Statement::Query(query) => Some(query_statement(query, line, &mut walker, &mut effects)),
+        Statement::Insert(insert) => {
+            let target = match &insert.table {
+                TableObject::TableName(name) => Some(walker.dataset_name(name)),
+                TableObject::TableFunction(_) | TableObject::TableQuery(_) => None,
+            };
+            let columns: Vec<String> = insert
+                .columns
+                .iter()
+                .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name))
+                .collect();
+            let mut lineage = StatementLineage::new(Kind::Insert, line);
+            if let Some(source) = &insert.source {
+                let shape = walker.query(source, None);
+                if let Some(target) = &target {
+                    lineage.columns = write_columns(&shape, target, &columns, env.catalog);
+                }
+            }
+            if !insert.assignments.is_empty()
+                && let Some(target) = &target
+            {
+                let scope = Scope::new(None);
+                lineage.columns.extend(assignment_columns(&insert.assignments, target, &mut walker, &scope));
+            }
+            lineage.writes.extend(target);
+            Some(lineage)
+        }
+        Statement::Directory { path, source, .. } => {
+            let shape = walker.query(source, None);
+            let mut lineage = StatementLineage::new(Kind::Insert, line);
+            lineage.columns = write_columns(&shape, path, &[], env.catalog);
+            lineage.writes.insert(path.clone());
+            Some(lineage)
+        }
+        Statement::CreateTable(create) => {
+            let target = walker.dataset_name(&create.name);
+            let declared: Vec<String> = create.columns.iter().map(|c| ident_name(&c.name)).collect();
+            let mut lineage;
+            if let Some(query) = &create.query {
+                lineage = StatementLineage::new(Kind::CreateTableAs, line);
+                let shape = walker.query(query, None);
+                lineage.columns = write_columns(&shape, &target, &declared, env.catalog);
+                let names = if declared.is_empty() { named_columns(&shape) } else { Some(declared) };
+                if let Some(names) = names {
+                    effects.created.push((target.clone(), names));
+                }
+            } else {
+                lineage = StatementLineage::new(Kind::CreateTable, line);
+                let like = match &create.like {
+                    Some(CreateTableLikeKind::Parenthesized(like) | CreateTableLikeKind::Plain(like)) => Some(&like.name),
+                    None => None,
+                };
+                if let Some(source) = like.or(create.clone.as_ref()) {
+                    let source = walker.dataset_name(source);
+                    if let Some(columns) = env.catalog.columns(&source) {
+                        effects.created.push((target.clone(), columns.to_vec()));
+                    }
+                    walker.reads.insert(source);
+                    lineage.kind = Kind::CreateTableAs;
+                } else if !declared.is_empty() {
+                    effects.created.push((target.clone(), declared));
+                }
+            }
+            lineage.writes.insert(target);
+            Some(lineage)
+        }
+        Statement::CreateView(view) => {
+            let target = walker.dataset_name(&view.name);
+            let declared: Vec<String> = view.columns.iter().map(|c| ident_name(&c.name)).collect();
+            let mut lineage = StatementLineage::new(Kind::CreateView, line);
+            let shape = walker.query(&view.query, None);
+            lineage.columns = write_columns(&shape, &target, &declared, env.catalog);
+            let names = if declared.is_empty() { named_columns(&shape) } else { Some(declared) };
+            if let Some(names) = names {
+                effects.created.push((target.clone(), names));
+            }
+            lineage.writes.insert(target);
+            Some(lineage)
+        }
+        Statement::Merge(merge) => Some(merge_lineage(merge, line, &mut walker)),
+        Statement::Update(update) => {
+            let mut scope = Scope::new(None);
+            let target = target_relation(&update.table.relation, &walker);
+            let target_name = target.as_ref().and_then(|r| r.dataset.clone());
+            scope.relations.extend(target);
+            for join in &update.table.joins {
+                walker.table_factor(&join.relation, &mut scope);
+            }
+            if let Some(from) = &update.from {
+                let (sqlparser::ast::UpdateTableFromKind::BeforeSet(tables)
+                | sqlparser::ast::UpdateTableFromKind::AfterSet(tables)) = from;
+                for item in tables {
+                    walker.table_factor(&item.relation, &mut scope);
+                    for join in &item.joins {
+                        walker.table_factor(&join.relation, &mut scope);
+                    }
+                }
+            }
+            let mut lineage = StatementLineage::new(Kind::Update, line);
+            if let Some(target) = &target_name {
+                lineage.columns = assignment_columns(&update.assignments, target, &mut walker, &scope);
+                lineage.writes.insert(target.clone());
+            }
+            if let Some(selection) = &update.selection {
+                walker.walk_for_reads(selection, &scope);
+            }
+            Some(lineage)
+        }
+        Statement::Delete(delete) => {
+            let mut lineage = StatementLineage::new(Kind::Delete, line);
+            let from = match &delete.from {
+                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+            };
+            let mut scope = Scope::new(None);
+            let mut targets: Vec<String> = delete.tables.iter().map(|t| walker.dataset_name(t)).collect();
+            for (i, item) in from.iter().enumerate() {
+                if i == 0 && targets.is_empty() {
+                    let target = target_relation(&item.relation, &walker);
+                    targets.extend(target.as_ref().and_then(|r| r.dataset.clone()));
+                    scope.relations.extend(target);
+                } else {
+                    walker.table_factor(&item.relation, &mut scope);
+                }
+                for join in &item.joins {
+                    walker.table_factor(&join.relation, &mut scope);
+                }
+            }
+            for item in delete.using.iter().flatten() {
+                walker.table_factor(&item.relation, &mut scope);
+                for join in &item.joins {
+                    walker.table_factor(&join.relation, &mut scope);
+                }
+            }
+            if let Some(selection) = &delete.selection {
+                walker.walk_for_reads(selection, &scope);
+            }
+            for t in &targets {
+                walker.reads.remove(t);
+            }
+            lineage.writes.extend(targets);
+            Some(lineage)
+        }
+        Statement::Copy { source, to, target, .. } => {
+            let mut lineage = StatementLineage::new(Kind::Copy, line);
+            let file = match target {
+                CopyTarget::File { filename } => Some(filename.clone()),
+                CopyTarget::Stdin | CopyTarget::Stdout | CopyTarget::Program { .. } => None,
+            };
+            match source {
+                CopySource::Table { table_name, .. } => {
+                    let table = walker.dataset_name(table_name);
+                    if *to {
+                        walker.reads.insert(table);
+                        lineage.writes.extend(file);
+                    } else {
+                        lineage.reads.extend(file);
+                        lineage.writes.insert(table);
+                    }
+                }
+                CopySource::Query(query) => {
+                    walker.query(query, None);
+                    lineage.writes.extend(file);
+                }
+            }
+            Some(lineage)
+        }
+        Statement::CopyIntoSnowflake { into, from_obj, from_query, .. } => {
+            let mut lineage = StatementLineage::new(Kind::Copy, line);
+            let into_name = walker.dataset_name(into);
+            if let Some(query) = from_query {
+                walker.query(query, None);
+            }
+            if let Some(from) = from_obj {
+                lineage.reads.insert(stage_or_dataset(from, &walker));
+            }
+            lineage.writes.insert(into_name);
+            Some(lineage)
+        }
+        Statement::Unload { query, to, .. } => {
+            let mut lineage = StatementLineage::new(Kind::Unload, line);
+            if let Some(query) = query {
+                walker.query(query, None);
+            }
+            lineage.writes.insert(to.value.clone());
+            Some(lineage)
+        }
+        Statement::AlterTable(alter) => {
+            let renamed = alter.operations.iter().find_map(|op| match op {
+                AlterTableOperation::RenameTable { table_name: RenameTableNameKind::As(n) | RenameTableNameKind::To(n) } => {
+                    Some(n)
+                }
+                _ => None,
+            });
+            renamed.map(|new| {
+                let from = walker.dataset_name(&alter.name);
+                let to = walker.dataset_name(new);
+                rename_lineage(line, &from, &to, env, &mut effects)
+            })
+        }
+        Statement::RenameTable(renames) => {
+            let mut lineage = StatementLineage::new(Kind::Rename, line);
+            for r in renames {
+                let from = walker.dataset_name(&r.old_name);
+                let to = walker.dataset_name(&r.new_name);
+                let one = rename_lineage(line, &from, &to, env, &mut effects);
+                lineage.renames.extend(one.renames);
+            }
+            Some(lineage)
+        }
+        Statement::Drop { object_type, names, .. } => {
+            if matches!(object_type, ObjectType::Table | ObjectType::View | ObjectType::MaterializedView) {
+                let mut lineage = StatementLineage::new(Kind::Drop, line);
+                for name in names {
+                    let name = walker.dataset_name(name);
+                    effects.dropped.push(name.clone());
+                    lineage.drops.insert(name);
+                }
+                Some(lineage)
+            } else {
+                None
+            }
+        }
+        Statement::Truncate(truncate) => {
+            let mut lineage = StatementLineage::new(Kind::Truncate, line);
+            for t in &truncate.table_names {
+                lineage.drops.insert(walker.dataset_name(&t.name));
+            }
+            Some(lineage)
+        }
+        Statement::Cache { table_name, query: Some(query), .. } => {
+            let mut lineage = StatementLineage::new(Kind::Cache, line);
+            let target = walker.dataset_name(table_name);
+            let shape = walker.query(query, None);
+            lineage.columns = write_columns(&shape, &target, &[], env.catalog);
+            lineage.writes.insert(target);
+            Some(lineage)
+        }
+        Statement::Use(use_statement) => {
+            let name = match use_statement {
+                Use::Schema(n) | Use::Database(n) | Use::Object(n) | Use::Catalog(n) => Some(n),
+                Use::Warehouse(_) | Use::Role(_) | Use::SecondaryRoles(_) | Use::Default => None,
+            };
+            if let Some(name) = name {
+                let schema = name.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect::<Vec<_>>().join(".");
+                effects.default_schema = Some(schema);
+            }
+            None
+        }
+        Statement::CreateProcedure { body, .. } => {
+            let inner = match body {
+                sqlparser::ast::ConditionalStatements::Sequence { statements } => statements,
+                sqlparser::ast::ConditionalStatements::BeginEnd(block) => &block.statements,
+            };
+            nested_statements(inner, env, out, diagnostics);
+            None
+        }
+        Statement::If(if_statement) => {
+            let blocks = std::iter::once(&if_statement.if_block)
+                .chain(&if_statement.elseif_blocks)
+                .chain(&if_statement.else_block);
+            for block in blocks {
+                nested_statements(block.conditional_statements.statements(), env, out, diagnostics);
+            }
+            None
+        }
+        Statement::While(w) => {
+            nested_statements(w.while_block.conditional_statements.statements(), env, out, diagnostics);
+            None
+        }
+        other if no_lineage(other) => None,
+        other => {
+            let (l, c) = walker.position(other.span().start);
+            let word = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            diagnostics.push(Diagnostic::info(
+                if l == env.first_line { line } else { l },
+                c,
+                format!("`{word} …` has no data lineage that git-lineage tracks"),
+            ));
+            None
+        }
+    };
+    if let Some(mut lineage) = lineage {
+        lineage.reads.extend(std::mem::take(&mut walker.reads));
+        out.push(lineage);
+    }
+    diagnostics.append(&mut walker.diagnostics);
+    effects
+}
+
+fn nested_statements(
+    statements: &[Statement],
+    env: &Env<'_>,
+    out: &mut Vec<StatementLineage>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for statement in statements {
+        // Procedure bodies cannot change the session of the script around them for us:
+        // they run later, if ever.
+        let _ = statement_lineage(statement, env, out, diagnostics);
+    }
+}
+
+/// Statements that move no data between datasets.
+fn no_lineage(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Set(_)
+            | Statement::Analyze(_)
+            | Statement::Msck(_)
+            | Statement::UNCache { .. }
+            | Statement::Cache { .. }
+            | Statement::Explain { .. }
+            | Statement::ExplainTable { .. }
+            | Statement::ShowFunctions { .. }
+            | Statement::ShowVariable { .. }
+            | Statement::ShowStatus { .. }
+            | Statement::ShowVariables { .. }
+            | Statement::ShowCreate { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowCatalogs { .. }
+            | Statement::ShowDatabases { .. }
+            | Statement::ShowSchemas { .. }
+            | Statement::ShowTables { .. }
+            | Statement::ShowViews { .. }
+            | Statement::ShowCollation { .. }
+            | Statement::ShowObjects(_)
+            | Statement::ShowCharset(_)
+            | Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::Grant(_)
+            | Statement::Revoke(_)
+            | Statement::Deny(_)
+            | Statement::Comment { .. }
+            | Statement::CreateFunction(_)
+            | Statement::DropFunction(_)
+            | Statement::CreateIndex(_)
+            | Statement::CreateSchema { .. }
+            | Statement::CreateDatabase { .. }
+            | Statement::CreateRole(_)
+            | Statement::CreateSequence { .. }
+            | Statement::CreateType { .. }
+            | Statement::CreateExtension(_)
+            | Statement::Declare { .. }
+            | Statement::Kill { .. }
+            | Statement::Pragma { .. }
+            | Statement::LockTables { .. }
+            | Statement::UnlockTables
+            | Statement::Lock(_)
+            | Statement::Install { .. }
+            | Statement::Load { .. }
+            | Statement::Deallocate { .. }
+            | Statement::Prepare { .. }
+            | Statement::Execute { .. }
+            | Statement::Call(_)
+            | Statement::Assert { .. }
+            | Statement::Discard { .. }
+            | Statement::Flush { .. }
+            | Statement::OptimizeTable { .. }
+            | Statement::AlterSession { .. }
+            | Statement::AlterRole { .. }
+            | Statement::AlterIndex { .. }
+            | Statement::AlterSchema(_)
+            | Statement::AlterView { .. }
+            | Statement::DropProcedure { .. }
+            | Statement::DropTrigger(_)
+            | Statement::CreateTrigger(_)
+            | Statement::Raise(_)
+            | Statement::Open(_)
+            | Statement::Close { .. }
+            | Statement::Fetch { .. }
+            | Statement::CreateMacro { .. }
+            | Statement::CreateStage { .. }
+            | Statement::CreateFileFormat { .. }
+            | Statement::Case(_)
+            | Statement::AttachDatabase { .. }
+            | Statement::AttachDuckDBDatabase { .. }
+            | Statement::DetachDuckDBDatabase { .. }
+    )
+}
+
+fn query_statement(query: &Query, line: usize, walker: &mut Walker<'_>, effects: &mut Effects) -> StatementLineage {
+    let shape = walker.query(query, None);
+    // `SELECT … INTO t` writes `t`.
+    let into = match query.body.as_ref() {
+        SetExpr::Select(select) => select.into.as_ref().and_then(|into| match into.targets.as_slice() {
+            [Expr::Identifier(i)] => Some(ObjectName::from(vec![i.clone()])),
+            [Expr::CompoundIdentifier(parts)] => Some(ObjectName::from(parts.clone())),
+            _ => None,
+        }),
+        _ => None,
+    };
+    match into {
+        Some(name) => {
+            let target = walker.dataset_name(&name);
+            let mut lineage = StatementLineage::new(Kind::CreateTableAs, line);
+            lineage.columns = write_columns(&shape, &target, &[], walker.env().catalog);
+            if let Some(names) = named_columns(&shape) {
+                effects.created.push((target.clone(), names));
+            }
+            lineage.writes.insert(target);
+            lineage
+        }
+        None => {
+            let mut lineage = StatementLineage::new(Kind::Select, line);
+            for column in &shape.columns {
+                for source in &column.sources {
+                    lineage.columns.insert((source.clone(), column.name.clone()));
+                }
+            }
+            lineage
+        }
+    }
+}
+
+fn rename_lineage(line: usize, from: &str, to: &str, env: &Env<'_>, effects: &mut Effects) -> StatementLineage {
+    let mut lineage = StatementLineage::new(Kind::Rename, line);
+    lineage.renames.push(Rename { from: from.to_string(), to: to.to_string() });
+    if let Some(columns) = env.catalog.columns(from) {
+        effects.created.push((to.to_string(), columns.to_vec()));
+    }
+    effects.dropped.push(from.to_string());
+    lineage
+}
+
+/// Target of UPDATE / DELETE / MERGE: a relation in scope whose columns are written, not read.
+fn target_relation(factor: &TableFactor, walker: &Walker<'_>) -> Option<Relation> {
+    match factor {
+        TableFactor::Table { name, alias, .. } => {
+            let dataset = walker.dataset_name(name);
+            let alias = alias.as_ref().map(|a| ident_name(&a.name));
+            let mut rel = Relation::table(dataset, alias.clone(), walker.env().catalog);
+            if alias.is_none() {
+                rel.name = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+            }
+            Some(rel)
+        }
+        _ => None,
+    }
+}
+
+/// `SET col = expr, …`: each target column from its value's sources.
+fn assignment_columns(
+    assignments: &[Assignment],
+    target: &str,
+    walker: &mut Walker<'_>,
+    scope: &Scope<'_>,
+) -> BTreeSet<(ColumnRef, String)> {
+    let mut edges = BTreeSet::new();
+    for assignment in assignments {
+        let sources = walker.expr_sources(&assignment.value, scope);
+        let names: Vec<&ObjectName> = match &assignment.target {
+            AssignmentTarget::ColumnName(n) => vec![n],
+            AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+        };
+        for name in names {
+            let Some(column) = name.0.last().and_then(|p| p.as_ident()).map(ident_name) else { continue };
+            for source in &sources {
+                edges.insert((source.clone(), format!("{target}.{column}")));
+            }
+        }
+    }
+    edges
+}
+
+fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker<'_>) -> StatementLineage {
+    let mut lineage = StatementLineage::new(Kind::Merge, line);
+    let mut scope = Scope::new(None);
+    let target = target_relation(&merge.table, walker);
+    let target_name = target.as_ref().and_then(|r| r.dataset.clone());
+    scope.relations.extend(target);
+    walker.table_factor(&merge.source, &mut scope);
+    walker.walk_for_reads(&merge.on, &scope);
+    let Some(target) = target_name else { return lineage };
+    let source_star: BTreeSet<ColumnRef> = scope
+        .relations
+        .iter()
+        .skip(1)
+        .flat_map(|r| match &r.kind {
+            RelationKind::Derived(shape) => shape.columns.iter().flat_map(|c| c.sources.clone()).collect::<Vec<_>>(),
+            RelationKind::Table { .. } => vec![ColumnRef { dataset: r.dataset.clone(), column: "*".into() }],
+        })
+        .collect();
+    for clause in &merge.clauses {
+        if let Some(predicate) = &clause.predicate {
+            walker.walk_for_reads(predicate, &scope);
+        }
+        match &clause.action {
+            MergeAction::Update(update) => match &update.kind {
+                MergeUpdateKind::Set(assignments) => {
+                    lineage.columns.extend(assignment_columns(assignments, &target, walker, &scope));
+                }
+                _ => {
+                    for s in &source_star {
+                        lineage.columns.insert((s.clone(), format!("{target}.*")));
+                    }
+                }
+            },
+            MergeAction::Insert(insert) => {
+                let columns: Vec<String> = insert
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name))
+                    .collect();
+                match &insert.kind {
+                    MergeInsertKind::Values(values) => {
+                        for row in &values.rows {
+                            for (expr, column) in row.content.iter().zip(&columns) {
+                                for s in walker.expr_sources(expr, &scope) {
+                                    lineage.columns.insert((s, format!("{target}.{column}")));
+                                }
+                            }
+                        }
+                    }
+                    MergeInsertKind::Row | MergeInsertKind::Wildcard => {
+                        for s in &source_star {
+                            lineage.columns.insert((s.clone(), format!("{target}.*")));
+                        }
+                    }
+                }
+            }
+            MergeAction::Delete { .. } | MergeAction::DoNothing { .. } => {}
+        }
+    }
+    lineage.writes.insert(target);
+    lineage
+}
+
+/// Column edges of a query written into `target`. An explicit column list (or the target's
+/// known columns) names the outputs by position; otherwise they keep their own names.
+fn write_columns(shape: &Shape, target: &str, declared: &[String], catalog: &Catalog) -> BTreeSet<(ColumnRef, String)> {
+    let has_star = shape.columns.iter().any(scope::OutputColumn::is_star);
+    let known = catalog.columns(target).map(<[String]>::to_vec).unwrap_or_default();
+    let names: Option<&[String]> = if !declared.is_empty() && !has_star {
+        Some(declared)
+    } else if declared.is_empty() && !has_star && known.len() == shape.columns.len() && !known.is_empty() {
+        Some(&known)
+    } else {
+        None
+    };
+    let mut edges = BTreeSet::new();
+    for (i, column) in shape.columns.iter().enumerate() {
+        let name = names.and_then(|n| n.get(i)).unwrap_or(&column.name);
+        for source in &column.sources {
+            edges.insert((source.clone(), format!("{target}.{name}")));
+        }
+    }
+    edges
+}
+
+/// The output column names of a shape, when it has no unexpanded star.
+fn named_columns(shape: &Shape) -> Option<Vec<String>> {
+    if shape.columns.iter().any(scope::OutputColumn::is_star) || shape.columns.is_empty() {
+        return None;
+    }
+    Some(shape.columns.iter().map(|c| c.name.clone()).collect())
+}
+
+/// A Snowflake stage (`@stage/path`) or a table to copy from.
+fn stage_or_dataset(name: &ObjectName, walker: &Walker<'_>) -> String {
+    let text = name.to_string();
+    if text.starts_with('@') { text } else { walker.dataset_name(name) }
+}
+
+/// The file line where a statement starts: its span when sqlparser has one, else the line
+/// of the chunk's first code.
+fn statement_line(statement: &Statement, env: &Env<'_>) -> usize {
+    let span = statement.span();
+    if span.start.line == 0 {
+        env.first_line
+    } else {
+        env.first_line + usize::try_from(span.start.line).unwrap_or(1) - 1
+    }
+}
+
+/// Whether a select item list is a bare `*`.
+pub fn is_bare_star(items: &[SelectItem]) -> bool {
+    matches!(items, [SelectItem::Wildcard(_)])
+}
+
+/// The tables that CREATE TABLE (and CREATE VIEW, CTAS) statements in a text declare, with
+/// their columns: a `--schema` file written as DDL.
+pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
+    let mut catalog = Catalog::new();
+    let mut session = Session { default_schema: None, catalog: Catalog::new() };
+    for chunk in split::split(text) {
+        let Ok(statements) = parse_with_relatives(chunk.text, dialect) else { continue };
+        for statement in &statements {
+            let env = Env {
+                dialect,
+                catalog: &session.catalog,
+                default_schema: None,
+                text: chunk.text,
+                lines: LineIndex::new(chunk.text),
+                first_line: 1,
+            };
+            let effects = statement_lineage(statement, &env, &mut Vec::new(), &mut Vec::new());
+            for (table, columns) in &effects.created {
+                catalog.insert(table.clone(), columns.clone());
+            }
+            apply_effects(effects, &mut session);
+        }
+    }
+    catalog
+}

@@ -1,0 +1,185 @@
+//! `git-lineage debug …`: measurements for developers, hidden from the main help.
+//!
+//! `corpus` prints accuracy over the shared third-party corpora (and scores peer tools'
+//! predictions with the same scorer); `throughput` prints statements per second.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+
+use super::ExitStatus;
+use crate::corpus::{self, Prediction, Report};
+use crate::extract::{Settings, extract};
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Accuracy over ../shared/corpus: per corpus and dialect, table and column lineage.
+    Corpus {
+        /// The corpus folder (holds sqllineage/, tpch/, tpcds/).
+        #[arg(long, default_value = "../shared/corpus")]
+        corpus: PathBuf,
+        /// Score a peer tool's predictions too: NAME=FILE (JSON lines of
+        /// {"id", "sources", "targets", "columns", "error"}).
+        #[arg(long, value_parser = parse_peer)]
+        peer: Vec<(String, PathBuf)>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// List the ids of the cases git-lineage gets wrong.
+        #[arg(long)]
+        misses: bool,
+        /// Only cases whose id contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Statements per second over SQL files (parse + table and column lineage, in process).
+    Throughput {
+        files: Vec<PathBuf>,
+        /// Repeat for at least this many seconds.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn parse_peer(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, file) = text.split_once('=').ok_or("expected NAME=FILE")?;
+    Ok((name.to_string(), PathBuf::from(file)))
+}
+
+pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        DebugCommand::Corpus { corpus: dir, peer, format, misses, filter } => {
+            if !dir.is_dir() {
+                println!("corpus not found at {}: skipped", dir.display());
+                return Ok(ExitStatus::Success);
+            }
+            let mut cases = corpus::load(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            if let Some(f) = &filter {
+                cases.retain(|c| c.id.contains(f.as_str()));
+            }
+            let ours: BTreeMap<String, Prediction> =
+                run_big_stack(move |cases: Vec<corpus::Case>| {
+                    let predictions = cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
+                    (cases, predictions)
+                }, cases.clone())?
+                .1;
+            let mut reports: Vec<(String, Report)> = vec![("git-lineage".into(), corpus::score(&cases, &ours))];
+            for (name, file) in &peer {
+                let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                let predictions = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .filter_map(|l| serde_json::from_str::<Prediction>(l).ok())
+                    .map(|p| (p.id.clone(), p))
+                    .collect();
+                reports.push((name.clone(), corpus::score(&cases, &predictions)));
+            }
+            match format {
+                Format::Json => print_json(&reports)?,
+                Format::Text => print_text(&reports, misses),
+            }
+            Ok(ExitStatus::Success)
+        }
+        DebugCommand::Throughput { files, seconds } => throughput(&files, seconds),
+    }
+}
+
+fn run_big_stack<T: Send + 'static, R: Send + 'static>(f: impl FnOnce(T) -> R + Send + 'static, input: T) -> anyhow::Result<R> {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || f(input))
+        .context("starting a worker thread")?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the worker thread panicked"))
+}
+
+fn print_json(reports: &[(String, Report)]) -> anyhow::Result<()> {
+    let tools: BTreeMap<&str, serde_json::Value> = reports
+        .iter()
+        .map(|(name, r)| (name.as_str(), serde_json::to_value(&r.by_corpus).unwrap_or_default()))
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))?);
+    Ok(())
+}
+
+fn cell(count: corpus::Count) -> String {
+    if count.scored == 0 { "-".into() } else { format!("{:5.1}% ({}/{})", count.percent(), count.matched, count.scored) }
+}
+
+fn print_text(reports: &[(String, Report)], misses: bool) {
+    let Some((_, ours)) = reports.first() else { return };
+    println!("git-lineage, by corpus and dialect:");
+    println!("  {:<24} {:<22} {:<22}", "corpus/dialect", "table", "column");
+    for (group, score) in &ours.by_dialect {
+        println!("  {group:<24} {:<22} {:<22}", cell(score.table), cell(score.column));
+    }
+    println!();
+    println!("by tool and corpus:");
+    println!("  {:<18} {:<12} {:<22} {:<22}", "tool", "corpus", "table", "column");
+    for (name, report) in reports {
+        for (corpus, score) in &report.by_corpus {
+            println!("  {name:<18} {corpus:<12} {:<22} {:<22}", cell(score.table), cell(score.column));
+        }
+    }
+    if misses {
+        println!();
+        for id in &ours.misses {
+            println!("miss {id}");
+        }
+    }
+    let total = ours.total;
+    println!(
+        "table {:.1}% column {:.1}% ({} cases)",
+        total.table.percent(),
+        total.column.percent(),
+        total.table.scored + total.column.scored
+    );
+}
+
+fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
+    if files.is_empty() {
+        bail!("no files given");
+    }
+    let mut texts = Vec::new();
+    for f in files {
+        texts.push((f.display().to_string(), std::fs::read(f).with_context(|| format!("reading {}", f.display()))?));
+    }
+    let result = run_big_stack(
+        move |texts: Vec<(String, Vec<u8>)>| {
+            let settings = Settings::default();
+            let statements: usize = texts
+                .iter()
+                .map(|(_, b)| crate::extract::sql::split::split(&String::from_utf8_lossy(b)).len())
+                .sum();
+            let budget = Duration::from_secs_f64(seconds);
+            let start = Instant::now();
+            let mut passes = 0usize;
+            let mut edges = 0usize;
+            while passes == 0 || start.elapsed() < budget {
+                for (path, bytes) in &texts {
+                    let fragment = extract(path, bytes, &settings);
+                    edges += fragment.transformations.iter().map(|t| t.columns.len()).sum::<usize>();
+                }
+                passes += 1;
+            }
+            (statements * passes, start.elapsed().as_secs_f64(), edges / passes.max(1))
+        },
+        texts,
+    )?;
+    let (statements, elapsed, edges) = result;
+    #[allow(clippy::cast_precision_loss)]
+    let rate = statements as f64 / elapsed;
+    println!(
+        "{}",
+        serde_json::json!({"statements": statements, "seconds": elapsed, "statements_per_second": rate, "column_edges_per_pass": edges})
+    );
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,137 @@
+//! `git-lineage extract`: files, folders or standard input to lineage, as JSON or text.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+
+use super::ExitStatus;
+use crate::config::{Config, Overrides, load_schema};
+use crate::diagnostic::Severity;
+use crate::extract::sql::Dialect;
+use crate::extract::{Fragment, extract};
+use crate::report;
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files or folders (walked for `.sql` files); `-` reads standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// SQL dialect: generic, ansi, postgres, mysql, sqlite, snowflake, bigquery, redshift,
+    /// mssql, hive, spark, databricks, duckdb, clickhouse (also oracle, teradata).
+    #[arg(long, value_parser = parse_dialect)]
+    dialect: Option<Dialect>,
+    /// Known table columns: JSON `{"schema.table": ["col", …]}` or a file of CREATE TABLE
+    /// statements.
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// Schema that unqualified dataset names belong to.
+    #[arg(long)]
+    default_schema: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Text,
+}
+
+fn parse_dialect(name: &str) -> Result<Dialect, String> {
+    name.parse::<Dialect>().map_err(|e| e.to_string())
+}
+
+/// Folders that hold generated or vendored SQL, not the project's own.
+const SKIPPED_DIRS: &[&str] = &["node_modules", "dbt_packages", "dbt_modules", "target", "logs"];
+
+pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
+    let dialect_flag = args.dialect.is_some();
+    let mut overrides = Overrides { dialect: args.dialect, default_schema: args.default_schema, catalog: None };
+    if let Some(schema) = &args.schema {
+        let catalog = load_schema(schema, args.dialect.unwrap_or_default())
+            .with_context(|| format!("loading --schema {}", schema.display()))?;
+        overrides.catalog = Some(catalog);
+    }
+    let start = args.paths.iter().find(|p| p.as_os_str() != "-").map_or_else(|| PathBuf::from("."), Clone::clone);
+    let start = if start.is_dir() { start } else { start.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf) };
+    let config = Config::discover(if start.as_os_str().is_empty() { Path::new(".") } else { &start }, overrides)?;
+
+    let mut inputs: Vec<Input> = Vec::new();
+    for path in &args.paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
+            inputs.push(Input { path: PathBuf::from("-"), display: "-".into(), bytes: Some(bytes) });
+        } else if path.is_dir() {
+            inputs.extend(walk(path));
+        } else if path.is_file() {
+            inputs.push(Input { path: path.clone(), display: display(path), bytes: None });
+        } else {
+            bail!("{}: no such file or folder", path.display());
+        }
+    }
+
+    // Deeply nested SQL recurses in the parser (bounded by its limit) and in our walk: give
+    // the work a stack that no legal input can exhaust.
+    let fragments = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || {
+            inputs
+                .into_iter()
+                .map(|input| {
+                    let settings = config.settings_for(&input.path, dialect_flag);
+                    match input.bytes.map_or_else(|| std::fs::read(&input.path), Ok) {
+                        Ok(bytes) => extract(&input.display, &bytes, &settings),
+                        Err(e) => unreadable(&input.display, &e),
+                    }
+                })
+                .collect::<Vec<Fragment>>()
+        })
+        .context("starting the extraction thread")?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the extraction thread panicked"))?;
+
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => report::json::write_files(&mut stdout, &fragments)?,
+        Format::Text => report::text::write_files(&mut stdout, &fragments)?,
+    }
+    stdout.flush()?;
+    let failed = fragments.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity == Severity::Error);
+    Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success })
+}
+
+struct Input {
+    path: PathBuf,
+    display: String,
+    bytes: Option<Vec<u8>>,
+}
+
+fn display(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    text.strip_prefix("./").unwrap_or(&text).to_string()
+}
+
+/// `.sql` files under a folder, sorted, hidden and generated folders skipped.
+fn walk(root: &Path) -> Vec<Input> {
+    let walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() == 0 || !(e.file_type().is_dir() && (name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())))
+    });
+    walker
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x.eq_ignore_ascii_case("sql")))
+        .map(|e| Input { path: e.path().to_path_buf(), display: display(e.path()), bytes: None })
+        .collect()
+}
+
+fn unreadable(path: &str, error: &std::io::Error) -> Fragment {
+    Fragment {
+        path: path.to_string(),
+        language: crate::extract::Language::Sql,
+        transformations: Vec::new(),
+        diagnostics: vec![crate::diagnostic::Diagnostic::error(1, 1, format!("cannot read the file: {error}"))],
+    }
+}

@@ -1,0 +1,65 @@
+//! Commands: clap arguments and the wiring from them to the library. Nothing else lives here.
+
+mod debug;
+mod extract;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Data lineage from the ETL code in a git repository.
+#[derive(Debug, Parser)]
+#[command(name = "git-lineage", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract lineage from SQL files, folders of them, or standard input (`-`).
+    Extract(extract::ExtractArgs),
+    /// Tools for developers of git-lineage: accuracy and speed measurements.
+    #[command(hide = true, subcommand)]
+    Debug(debug::DebugCommand),
+}
+
+/// How a command ended: 0 clean, 1 findings (some input had errors), 2 the tool failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    Failure,
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::from(0),
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    match args.command {
+        Command::Extract(a) => extract::run(a),
+        Command::Debug(d) => debug::run(d),
+    }
+}
+
+/// Print an error with its causes, jj-style; a closed pipe is not an error.
+pub fn report_error(error: &anyhow::Error) -> ExitCode {
+    if error
+        .chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    {
+        return ExitCode::from(0);
+    }
+    eprintln!("git-lineage: error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(2)
+}

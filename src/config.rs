@@ -1,0 +1,210 @@
+//! Configuration: `.git-lineage.toml` at the repository root, all optional, and the command
+//! line flags over it, resolved into the `Settings` that apply to one file.
+//!
+//! ```toml
+//! [extract]
+//! dialect = "snowflake"          # default for every SQL file
+//! default_schema = "analytics"   # qualifies unqualified names
+//! schema = "warehouse.json"      # known table columns (JSON or CREATE TABLE statements)
+//!
+//! [extract.dialects]             # per path glob, relative to the repository root
+//! "jobs/spark/**" = "spark"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::extract::sql::Dialect;
+use crate::extract::sql::dialect::UnknownDialect;
+use crate::extract::{Catalog, Settings};
+
+pub const FILE_NAME: &str = ".git-lineage.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading {path}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid configuration")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("{path}: {source}")]
+    Dialect { path: PathBuf, source: UnknownDialect },
+    #[error("{path}: bad glob `{glob}`")]
+    Glob { path: PathBuf, glob: String, source: globset::Error },
+    #[error("schema file {path}")]
+    Schema { path: PathBuf, source: crate::extract::catalog::SchemaError },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    extract: ExtractConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractConfig {
+    dialect: Option<String>,
+    default_schema: Option<String>,
+    schema: Option<PathBuf>,
+    #[serde(default)]
+    dialects: BTreeMap<String, String>,
+}
+
+/// The configuration in force: defaults, then the file, then flags.
+#[derive(Debug)]
+pub struct Config {
+    /// Where relative globs start: the folder of the configuration file.
+    root: PathBuf,
+    dialect: Dialect,
+    default_schema: Option<String>,
+    catalog: Catalog,
+    globs: GlobSet,
+    glob_dialects: Vec<Dialect>,
+}
+
+/// What the command line says, over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub dialect: Option<Dialect>,
+    pub default_schema: Option<String>,
+    pub catalog: Option<Catalog>,
+}
+
+impl Config {
+    /// Find `.git-lineage.toml` in `start` or a parent (stopping at a repository root) and
+    /// apply the overrides. No file is fine: everything has a default.
+    pub fn discover(start: &Path, overrides: Overrides) -> Result<Self, Error> {
+        let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
+        let mut dir = Some(start.as_path());
+        while let Some(d) = dir {
+            let candidate = d.join(FILE_NAME);
+            if candidate.is_file() {
+                return Self::load(&candidate, overrides);
+            }
+            if d.join(".git").exists() {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(Self::from_parts(start, ExtractConfig::default(), overrides, Path::new(""))?)
+    }
+
+    pub fn load(path: &Path, overrides: Overrides) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        let file: FileConfig = toml::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?;
+        let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Self::from_parts(root, file.extract, overrides, path)
+    }
+
+    fn from_parts(root: PathBuf, file: ExtractConfig, overrides: Overrides, path: &Path) -> Result<Self, Error> {
+        let parse_dialect =
+            |name: &str| name.parse::<Dialect>().map_err(|source| Error::Dialect { path: path.into(), source });
+        let dialect = match (overrides.dialect, &file.dialect) {
+            (Some(d), _) => d,
+            (None, Some(name)) => parse_dialect(name)?,
+            (None, None) => Dialect::default(),
+        };
+        let mut builder = GlobSetBuilder::new();
+        let mut glob_dialects = Vec::new();
+        for (glob, name) in &file.dialects {
+            let compiled =
+                Glob::new(glob).map_err(|source| Error::Glob { path: path.into(), glob: glob.clone(), source })?;
+            builder.add(compiled);
+            glob_dialects.push(parse_dialect(name)?);
+        }
+        let globs = builder.build().map_err(|source| Error::Glob { path: path.into(), glob: String::new(), source })?;
+        let mut catalog = match &file.schema {
+            Some(schema) => load_schema(&root.join(schema), dialect)?,
+            None => Catalog::new(),
+        };
+        if let Some(extra) = overrides.catalog {
+            catalog.extend(&extra);
+        }
+        Ok(Config {
+            root,
+            dialect,
+            default_schema: overrides.default_schema.or(file.default_schema),
+            catalog,
+            globs,
+            glob_dialects,
+        })
+    }
+
+    /// The settings for one file. A `--dialect` flag wins over the file's globs.
+    pub fn settings_for(&self, path: &Path, dialect_flag: bool) -> Settings {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let dialect = if dialect_flag {
+            self.dialect
+        } else {
+            self.globs.matches(relative).last().map_or(self.dialect, |&i| self.glob_dialects[i])
+        };
+        Settings {
+            dialect,
+            default_schema: self.default_schema.clone(),
+            catalog: self.catalog.clone(),
+            dbt_model: dbt_model_name(path),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+
+/// A `--schema` file: JSON `{"schema.table": [cols]}`, or SQL whose CREATE TABLE statements
+/// declare the columns.
+pub fn load_schema(path: &Path, dialect: Dialect) -> Result<Catalog, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.trim_start().starts_with('{') {
+        return Catalog::from_json(&text).map_err(|source| Error::Schema { path: path.into(), source });
+    }
+    Ok(crate::extract::sql::declared_tables(&text, dialect))
+}
+
+/// If `path` is a model of a dbt project (under the project's `models/` folder, beside a
+/// `dbt_project.yml`), the model's name: its file stem.
+pub fn dbt_model_name(path: &Path) -> Option<String> {
+    if path.extension().is_none_or(|e| e != "sql") {
+        return None;
+    }
+    let absolute = path.canonicalize().ok()?;
+    let mut dir = absolute.parent();
+    while let Some(d) = dir {
+        if d.join("dbt_project.yml").is_file() {
+            let relative = absolute.strip_prefix(d).ok()?;
+            let first = relative.components().next()?.as_os_str().to_str()?;
+            let model_paths = model_paths(&d.join("dbt_project.yml"));
+            return model_paths
+                .iter()
+                .any(|m| m == first)
+                .then(|| path.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+                .flatten();
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// `model-paths: ["models", …]` from `dbt_project.yml`, read with a line scan (the one key we
+/// need does not justify a YAML parser); `models` by default.
+fn model_paths(project: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(project).unwrap_or_default();
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("model-paths:"))
+        .map(|list| {
+            list.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+                .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec!["models".to_string()])
+}

@@ -1,0 +1,860 @@
+//! Query scopes: which relations a SELECT sees, what each output column is computed from,
+//! resolved down to the columns of base datasets.
+//!
+//! Explicit recursion over the query with a stack of CTE frames and a chain of SELECT scopes
+//! (STYLE rule 7). A column reference is resolved in its own SELECT's scope first (FROM
+//! relations, then earlier select-list aliases where the dialect allows them) and then in the
+//! enclosing scopes, which is what makes correlated subqueries work.
+//!
+//! Without a catalog, a table's columns are unknown: `SELECT *` stays one `*` column whose
+//! source is `table.*`, and a reference through it (`cte.col` where the CTE selected `*` from
+//! `t`) resolves to `t.col`. With a catalog, stars expand and unqualified columns in joins go to
+//! the one table that has them.
+
+use std::collections::BTreeSet;
+
+use sqlparser::ast::{
+    Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectName, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Spanned, TableAlias, TableFactor, TableWithJoins,
+};
+
+use super::columns::{NestedUse, references};
+use super::dialect::Dialect;
+use super::names::normalize_part;
+use crate::diagnostic::Diagnostic;
+use crate::extract::Catalog;
+use crate::source::LineIndex;
+
+/// A column of a dataset. `dataset` is `None` when the column could not be attributed to one
+/// relation (an unqualified column in a join, without a catalog to decide).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ColumnRef {
+    pub dataset: Option<String>,
+    pub column: String,
+}
+
+impl ColumnRef {
+    pub fn new(dataset: &str, column: &str) -> Self {
+        Self { dataset: Some(dataset.to_string()), column: column.to_string() }
+    }
+
+    /// `dataset.column`, or the bare column when unattributed.
+    pub fn render(&self) -> String {
+        match &self.dataset {
+            Some(d) => format!("{d}.{}", self.column),
+            None => self.column.clone(),
+        }
+    }
+}
+
+/// One output column of a query and every base column it is computed from. A column named
+/// `*` stands for all the columns of its sources' datasets (an unexpanded star).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    pub name: String,
+    pub sources: BTreeSet<ColumnRef>,
+}
+
+impl OutputColumn {
+    pub fn is_star(&self) -> bool {
+        self.name == "*"
+    }
+}
+
+/// The columns a query produces, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shape {
+    pub columns: Vec<OutputColumn>,
+}
+
+/// What stays fixed while one statement is walked.
+pub struct Env<'a> {
+    pub dialect: Dialect,
+    pub catalog: &'a Catalog,
+    pub default_schema: Option<&'a str>,
+    /// The statement's text, for naming unaliased expressions as written.
+    pub text: &'a str,
+    pub lines: LineIndex,
+    /// 1-based line of `text`'s first line in the file.
+    pub first_line: usize,
+}
+
+/// A relation visible in a SELECT: a table, or a derived table (subquery, CTE, function).
+#[derive(Debug, Clone)]
+pub struct Relation {
+    /// The name columns are qualified with: the alias, else the table's last name part.
+    pub name: String,
+    /// The full dataset name, for references qualified with it (`schema.table.col`).
+    pub dataset: Option<String>,
+    pub kind: RelationKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum RelationKind {
+    Table { columns: Option<Vec<String>> },
+    Derived(Shape),
+}
+
+/// Whether a relation has a column of some name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Has {
+    Yes,
+    Maybe,
+    No,
+}
+
+impl Relation {
+    /// A base table, with its columns from the catalog when known.
+    pub fn table(dataset: String, alias: Option<String>, catalog: &Catalog) -> Self {
+        let columns = catalog.columns(&dataset).map(<[String]>::to_vec);
+        let name = alias.unwrap_or_else(|| last_part(&dataset));
+        Relation { name, dataset: Some(dataset), kind: RelationKind::Table { columns } }
+    }
+
+    fn has(&self, column: &str) -> Has {
+        match &self.kind {
+            RelationKind::Table { columns: Some(columns) } => {
+                if columns.iter().any(|c| c == column) {
+                    Has::Yes
+                } else {
+                    Has::No
+                }
+            }
+            RelationKind::Table { columns: None } => Has::Maybe,
+            RelationKind::Derived(shape) => {
+                if shape.columns.iter().any(|c| c.name == column) {
+                    Has::Yes
+                } else if shape.columns.iter().any(OutputColumn::is_star) {
+                    Has::Maybe
+                } else {
+                    Has::No
+                }
+            }
+        }
+    }
+
+    /// The base columns behind `column` of this relation.
+    fn column(&self, column: &str, catalog: &Catalog) -> BTreeSet<ColumnRef> {
+        match &self.kind {
+            RelationKind::Table { .. } => {
+                let dataset = self.dataset.clone();
+                BTreeSet::from([ColumnRef { dataset, column: column.to_string() }])
+            }
+            RelationKind::Derived(shape) => {
+                if let Some(out) = shape.columns.iter().find(|c| c.name == column) {
+                    return out.sources.clone();
+                }
+                through_stars(shape, column, catalog)
+            }
+        }
+    }
+
+    /// The output columns `*` or `name.*` gives for this relation.
+    fn star(&self) -> Vec<OutputColumn> {
+        match &self.kind {
+            RelationKind::Table { columns: Some(columns) } => columns
+                .iter()
+                .map(|c| OutputColumn {
+                    name: c.clone(),
+                    sources: BTreeSet::from([ColumnRef { dataset: self.dataset.clone(), column: c.clone() }]),
+                })
+                .collect(),
+            RelationKind::Table { columns: None } => vec![OutputColumn {
+                name: "*".into(),
+                sources: BTreeSet::from([ColumnRef { dataset: self.dataset.clone(), column: "*".into() }]),
+            }],
+            RelationKind::Derived(shape) => shape.columns.clone(),
+        }
+    }
+}
+
+/// `column` of a shape that has no column of that name but selected `*` from datasets: the
+/// column of those datasets that can have it.
+fn through_stars(shape: &Shape, column: &str, catalog: &Catalog) -> BTreeSet<ColumnRef> {
+    let candidates: Vec<&ColumnRef> = shape
+        .columns
+        .iter()
+        .filter(|c| c.is_star())
+        .flat_map(|c| &c.sources)
+        .filter(|s| s.column == "*")
+        .collect();
+    let known: Vec<&&ColumnRef> = candidates
+        .iter()
+        .filter(|s| {
+            s.dataset
+                .as_deref()
+                .and_then(|d| catalog.columns(d))
+                .is_none_or(|cols| cols.iter().any(|c| c == column))
+        })
+        .collect();
+    let chosen: Vec<&&ColumnRef> = if known.is_empty() { candidates.iter().collect() } else { known };
+    chosen.into_iter().map(|s| ColumnRef { dataset: s.dataset.clone(), column: column.to_string() }).collect()
+}
+
+fn last_part(dataset: &str) -> String {
+    split_name(dataset).pop().unwrap_or_default()
+}
+
+/// Split a rendered dataset name into its parts (parts with dots are double-quoted).
+pub fn split_name(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in name.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+/// The relations of one SELECT, its select-list aliases so far, and the enclosing scope.
+pub struct Scope<'p> {
+    pub relations: Vec<Relation>,
+    aliases: Vec<(String, BTreeSet<ColumnRef>)>,
+    parent: Option<&'p Scope<'p>>,
+}
+
+impl<'p> Scope<'p> {
+    pub fn new(parent: Option<&'p Scope<'p>>) -> Self {
+        Scope { relations: Vec::new(), aliases: Vec::new(), parent }
+    }
+
+    fn relation(&self, name: &str) -> Option<&Relation> {
+        // The last one wins: in `FROM a x JOIN b x` engines refuse; we take the nearest.
+        self.relations
+            .iter()
+            .rev()
+            .find(|r| r.name == name)
+            .or_else(|| self.relations.iter().rev().find(|r| r.dataset.as_deref() == Some(name)))
+    }
+}
+
+/// Walks the queries of one statement, collecting what they read.
+pub struct Walker<'a> {
+    env: &'a Env<'a>,
+    /// CTEs visible at this point, innermost last.
+    ctes: Vec<(String, Shape)>,
+    /// Datasets read, by canonical name.
+    pub reads: BTreeSet<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(env: &'a Env<'a>) -> Self {
+        Walker { env, ctes: Vec::new(), reads: BTreeSet::new(), diagnostics: Vec::new() }
+    }
+
+    pub fn env(&self) -> &Env<'a> {
+        self.env
+    }
+
+    /// The canonical name of a dataset as written, with the default schema applied to
+    /// unqualified names. File paths (`parquet.\`s3://b/p\``) become the path.
+    pub fn dataset_name(&self, name: &ObjectName) -> String {
+        let idents: Vec<&Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+        if let [format, path] = idents.as_slice()
+            && path.quote_style.is_some()
+            && is_path(&path.value)
+            && FILE_FORMATS.contains(&format.value.to_lowercase().as_str())
+        {
+            return path.value.clone();
+        }
+        if let [only] = idents.as_slice()
+            && only.quote_style.is_some()
+            && is_path(&only.value)
+            && only.value.contains("://")
+        {
+            return only.value.clone();
+        }
+        let mut parts: Vec<String> = idents.iter().map(|i| quote_dots(normalize_part(&i.value, i.quote_style))).collect();
+        if parts.len() == 1
+            && let Some(schema) = self.env.default_schema
+        {
+            parts.insert(0, schema.to_string());
+        }
+        parts.join(".")
+    }
+
+    fn cte(&self, name: &ObjectName) -> Option<&Shape> {
+        let [only] = name.0.as_slice() else { return None };
+        let ident = only.as_ident()?;
+        let key = normalize_part(&ident.value, ident.quote_style);
+        self.ctes.iter().rev().find(|(n, _)| *n == key).map(|(_, s)| s)
+    }
+
+    /// Whether a name refers to a CTE in scope (and so is no dataset).
+    pub fn is_cte(&self, name: &ObjectName) -> bool {
+        self.cte(name).is_some()
+    }
+
+    /// The shape of a query, reading what it reads.
+    pub fn query(&mut self, query: &Query, outer: Option<&Scope<'_>>) -> Shape {
+        let frames = self.ctes.len();
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                let name = normalize_part(&cte.alias.name.value, cte.alias.name.quote_style);
+                if with.recursive {
+                    // The recursive part reads the CTE itself: let it see what the anchor
+                    // gives once known; a first pass finds it.
+                    self.ctes.push((name.clone(), Shape::default()));
+                    let anchor = self.query(&cte.query, outer);
+                    self.ctes.pop();
+                    self.ctes.push((name.clone(), anchor));
+                }
+                let shape = self.query(&cte.query, outer);
+                let shape = rename_columns(shape, &cte.alias);
+                if with.recursive {
+                    self.ctes.pop();
+                }
+                self.ctes.push((name, shape));
+            }
+        }
+        let shape = self.set_expr(&query.body, outer);
+        if let Some(order_by) = &query.order_by
+            && let sqlparser::ast::OrderByKind::Expressions(exprs) = &order_by.kind
+        {
+            // ORDER BY may name output columns; it only decides order. Walk it for the
+            // subqueries it may hold.
+            let scope = Scope::new(outer);
+            for e in exprs {
+                self.walk_for_reads(&e.expr, &scope);
+            }
+        }
+        self.ctes.truncate(frames);
+        shape
+    }
+
+    fn set_expr(&mut self, body: &SetExpr, outer: Option<&Scope<'_>>) -> Shape {
+        match body {
+            SetExpr::Select(select) => self.select(select, outer),
+            SetExpr::Query(query) => self.query(query, outer),
+            SetExpr::SetOperation { left, right, .. } => {
+                let left = self.set_expr(left, outer);
+                let right = self.set_expr(right, outer);
+                union_by_position(left, right)
+            }
+            SetExpr::Values(values) => {
+                let scope = Scope::new(outer);
+                let width = values.rows.first().map_or(0, |r| r.content.len());
+                let mut columns: Vec<OutputColumn> = (1..=width)
+                    .map(|i| OutputColumn { name: format!("column{i}"), sources: BTreeSet::new() })
+                    .collect();
+                for row in &values.rows {
+                    for (i, e) in row.content.iter().enumerate() {
+                        let sources = self.expr_sources(e, &scope);
+                        if let Some(c) = columns.get_mut(i) {
+                            c.sources.extend(sources);
+                        }
+                    }
+                }
+                Shape { columns }
+            }
+            SetExpr::Table(table) => {
+                let Some(name) = &table.table_name else { return Shape::default() };
+                let mut parts = Vec::new();
+                if let Some(schema) = &table.schema_name {
+                    parts.push(Ident::new(schema));
+                }
+                parts.push(Ident::new(name));
+                let object = ObjectName::from(parts);
+                let rel = self.named_relation(&object, None);
+                Shape { columns: rel.star() }
+            }
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                let (line, column) = self.position(body.span().start);
+                self.diagnostics
+                    .push(Diagnostic::warning(line, column, "data-modifying statement inside a query: not analyzed"));
+                Shape::default()
+            }
+        }
+    }
+
+    fn select(&mut self, select: &Select, outer: Option<&Scope<'_>>) -> Shape {
+        let mut scope = Scope::new(outer);
+        for item in &select.from {
+            self.table_with_joins(item, &mut scope);
+        }
+        for view in &select.lateral_views {
+            // `LATERAL VIEW explode(col) t AS a, b`: a relation `t` whose columns come from
+            // the exploded expression.
+            let sources = self.expr_sources(&view.lateral_view, &scope);
+            let name = view.lateral_view_name.0.last().and_then(|p| p.as_ident()).map_or_else(String::new, ident_name);
+            let columns = view
+                .lateral_col_alias
+                .iter()
+                .map(|a| OutputColumn { name: ident_name(a), sources: sources.clone() })
+                .collect();
+            scope.relations.push(Relation { name, dataset: None, kind: RelationKind::Derived(Shape { columns }) });
+        }
+
+        let mut columns = Vec::new();
+        for item in &select.projection {
+            match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    let sources = self.expr_sources(expr, &scope);
+                    let name = self.output_name(expr);
+                    self.push_alias(&mut scope, &name, &sources);
+                    columns.push(OutputColumn { name, sources });
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let sources = self.expr_sources(expr, &scope);
+                    let name = ident_name(alias);
+                    self.push_alias(&mut scope, &name, &sources);
+                    columns.push(OutputColumn { name, sources });
+                }
+                SelectItem::ExprWithAliases { expr, aliases } => {
+                    let sources = self.expr_sources(expr, &scope);
+                    for alias in aliases {
+                        columns.push(OutputColumn { name: ident_name(alias), sources: sources.clone() });
+                    }
+                }
+                SelectItem::Wildcard(_) => {
+                    for rel in &scope.relations {
+                        columns.extend(rel.star());
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, _) => match kind {
+                    SelectItemQualifiedWildcardKind::ObjectName(name) => {
+                        let key = qualifier_key(name);
+                        match scope.relation(&key) {
+                            Some(rel) => columns.extend(rel.star()),
+                            None => {
+                                let (line, column) = self.position(name.span().start);
+                                self.diagnostics.push(Diagnostic::warning(
+                                    line,
+                                    column,
+                                    format!("`{name}.*` names no relation of this SELECT"),
+                                ));
+                            }
+                        }
+                    }
+                    SelectItemQualifiedWildcardKind::Expr(expr) => {
+                        let sources = self.expr_sources(expr, &scope);
+                        columns.push(OutputColumn { name: "*".into(), sources });
+                    }
+                },
+            }
+        }
+
+        // Clauses that decide which rows, not what values: walked for what they read.
+        let deciding = select
+            .selection
+            .iter()
+            .chain(select.prewhere.iter())
+            .chain(select.having.iter())
+            .chain(select.qualify.iter());
+        for e in deciding {
+            self.walk_for_reads(e, &scope);
+        }
+        if let GroupByExpr::Expressions(exprs, _) = &select.group_by {
+            for e in exprs {
+                self.walk_for_reads(e, &scope);
+            }
+        }
+        Shape { columns: dedup_star_covered(columns) }
+    }
+
+    fn push_alias(&self, scope: &mut Scope<'_>, name: &str, sources: &BTreeSet<ColumnRef>) {
+        if self.env.dialect.supports_lateral_column_alias() {
+            scope.aliases.push((name.to_string(), sources.clone()));
+        }
+    }
+
+    /// Add the relations of `a JOIN b ON …` to the scope; join conditions are walked once
+    /// both sides are in it.
+    fn table_with_joins(&mut self, item: &TableWithJoins, scope: &mut Scope<'_>) {
+        self.table_factor(&item.relation, scope);
+        for join in &item.joins {
+            self.table_factor(&join.relation, scope);
+            if let Some(JoinConstraint::On(on)) = join_constraint(&join.join_operator) {
+                self.walk_for_reads(on, scope);
+            }
+        }
+    }
+
+    pub fn table_factor(&mut self, factor: &TableFactor, scope: &mut Scope<'_>) {
+        match factor {
+            TableFactor::Table { name, alias, args, .. } => {
+                if let Some(args) = args {
+                    // A table-valued function: `generate_series(…)`, `TABLE(FLATTEN(…))`.
+                    let mut sources = BTreeSet::new();
+                    for arg in &args.args {
+                        if let sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) = arg {
+                            sources.extend(self.expr_sources(e, scope));
+                        }
+                    }
+                    scope.relations.push(function_relation(alias, &last_ident(name), sources));
+                    return;
+                }
+                let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
+                let rel = self.named_relation(name, alias_name);
+                let rel = match alias {
+                    Some(a) if !a.columns.is_empty() => {
+                        let shape = Shape { columns: rel.star() };
+                        Relation { kind: RelationKind::Derived(rename_columns(shape, a)), ..rel }
+                    }
+                    _ => rel,
+                };
+                scope.relations.push(rel);
+            }
+            TableFactor::Derived { subquery, alias, lateral, .. } => {
+                let shape = if *lateral {
+                    // A LATERAL subquery sees the relations to its left.
+                    let outer_view = Scope { relations: scope.relations.clone(), aliases: Vec::new(), parent: scope.parent };
+                    self.query(subquery, Some(&outer_view))
+                } else {
+                    self.query(subquery, scope.parent)
+                };
+                let (name, shape) = match alias {
+                    Some(a) => (ident_name(&a.name), rename_columns(shape, a)),
+                    None => (String::new(), shape),
+                };
+                scope.relations.push(Relation { name, dataset: None, kind: RelationKind::Derived(shape) });
+            }
+            TableFactor::NestedJoin { table_with_joins, .. } => self.table_with_joins(table_with_joins, scope),
+            TableFactor::Function { name, args, alias, .. } => {
+                let mut sources = BTreeSet::new();
+                for arg in args {
+                    if let sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) = arg {
+                        sources.extend(self.expr_sources(e, scope));
+                    }
+                }
+                scope.relations.push(function_relation(alias, &last_ident(name), sources));
+            }
+            TableFactor::TableFunction { expr, alias } => {
+                let sources = self.expr_sources(expr, scope);
+                scope.relations.push(function_relation(alias, "", sources));
+            }
+            TableFactor::UNNEST { alias, array_exprs, .. } => {
+                let mut sources = BTreeSet::new();
+                for e in array_exprs {
+                    sources.extend(self.expr_sources(e, scope));
+                }
+                scope.relations.push(function_relation(alias, "unnest", sources));
+            }
+            TableFactor::JsonTable { json_expr, alias, .. } | TableFactor::OpenJsonTable { json_expr, alias, .. } => {
+                let sources = self.expr_sources(json_expr, scope);
+                scope.relations.push(function_relation(alias, "json_table", sources));
+            }
+            TableFactor::Pivot { table, alias, .. }
+            | TableFactor::Unpivot { table, alias, .. }
+            | TableFactor::MatchRecognize { table, alias, .. } => {
+                // The inner relation is read; the reshaped columns are left as its star.
+                let mut inner = Scope::new(scope.parent);
+                self.table_factor(table, &mut inner);
+                let columns = inner.relations.iter().flat_map(Relation::star).collect();
+                let name = alias.as_ref().map_or_else(
+                    || inner.relations.first().map(|r| r.name.clone()).unwrap_or_default(),
+                    |a| ident_name(&a.name),
+                );
+                scope.relations.push(Relation { name, dataset: None, kind: RelationKind::Derived(Shape { columns }) });
+            }
+            other => {
+                let (line, column) = self.position(other.span().start);
+                self.diagnostics.push(Diagnostic::warning(line, column, "table expression not analyzed for lineage"));
+            }
+        }
+    }
+
+    /// A relation by name: a CTE in scope, else a dataset (which is read).
+    pub fn named_relation(&mut self, name: &ObjectName, alias: Option<String>) -> Relation {
+        if let Some(shape) = self.cte(name) {
+            let shape = shape.clone();
+            let name = alias.unwrap_or_else(|| qualifier_key(name));
+            return Relation { name, dataset: None, kind: RelationKind::Derived(shape) };
+        }
+        let dataset = self.dataset_name(name);
+        self.reads.insert(dataset.clone());
+        let mut rel = Relation::table(dataset, alias.clone(), self.env.catalog);
+        if alias.is_none() {
+            // Columns may be qualified with the table name as written, before the default
+            // schema was applied.
+            rel.name = last_ident(name);
+        }
+        rel
+    }
+
+    /// The base columns an expression's value is computed from. Nested queries are walked
+    /// (what they read is read); the value of a scalar subquery comes from its output column.
+    pub fn expr_sources(&mut self, expr: &Expr, scope: &Scope<'_>) -> BTreeSet<ColumnRef> {
+        let refs = references(expr);
+        let mut sources = BTreeSet::new();
+        for parts in &refs.columns {
+            sources.extend(self.resolve(parts, scope, expr));
+        }
+        for star in &refs.stars {
+            match star {
+                None => {
+                    for rel in &scope.relations {
+                        sources.extend(rel.star().into_iter().flat_map(|c| c.sources));
+                    }
+                }
+                Some(parts) => {
+                    let key = parts.iter().map(ident_name).collect::<Vec<_>>().join(".");
+                    if let Some(rel) = scope.relation(&key) {
+                        sources.extend(rel.star().into_iter().flat_map(|c| c.sources));
+                    }
+                }
+            }
+        }
+        for (query, nested_use) in &refs.nested {
+            let shape = self.query(query, Some(scope));
+            if *nested_use == NestedUse::Value {
+                sources.extend(shape.columns.into_iter().flat_map(|c| c.sources));
+            }
+        }
+        sources
+    }
+
+    /// Walk an expression only for the datasets its subqueries read.
+    pub fn walk_for_reads(&mut self, expr: &Expr, scope: &Scope<'_>) {
+        let refs = references(expr);
+        for (query, _) in &refs.nested {
+            self.query(query, Some(scope));
+        }
+    }
+
+    /// Resolve a column reference in a scope chain.
+    fn resolve(&mut self, parts: &[Ident], scope: &Scope<'_>, context: &Expr) -> BTreeSet<ColumnRef> {
+        let names: Vec<String> = parts.iter().map(ident_name).collect();
+        if let Some(found) = resolve_in(&names, scope, self.env) {
+            return found;
+        }
+        match names.as_slice() {
+            [column] => {
+                // Several relations may have it and no catalog says which.
+                if scope.relations.len() > 1 {
+                    let (line, col) = self.position(context.span().start);
+                    self.diagnostics.push(Diagnostic::warning(
+                        line,
+                        col,
+                        format!("column `{column}` could belong to several relations; give a --schema or qualify it"),
+                    ));
+                }
+                BTreeSet::from([ColumnRef { dataset: None, column: column.clone() }])
+            }
+            _ => {
+                // `a.b` with no relation `a`: a struct field, or a table the query does not name.
+                let column = names.last().cloned().unwrap_or_default();
+                let qualifier = names[..names.len() - 1].join(".");
+                let (line, col) = self.position(context.span().start);
+                self.diagnostics.push(Diagnostic::warning(
+                    line,
+                    col,
+                    format!("`{qualifier}.{column}`: no relation `{qualifier}` in scope"),
+                ));
+                BTreeSet::new()
+            }
+        }
+    }
+
+    /// The name of an unaliased output column: a column's own name, else the expression as
+    /// written (white space folded), which is what engines and sqllineage call it.
+    fn output_name(&self, expr: &Expr) -> String {
+        match expr {
+            Expr::Identifier(ident) => ident_name(ident),
+            Expr::CompoundIdentifier(idents) => idents.last().map(ident_name).unwrap_or_default(),
+            _ => self.source_text(expr).unwrap_or_else(|| expr.to_string()),
+        }
+    }
+
+    fn source_text(&self, expr: &Expr) -> Option<String> {
+        let span = expr.span();
+        if span.start.line == 0 {
+            return None;
+        }
+        let text = self.env.text;
+        let start = self.env.lines.offset(text, to_usize(span.start.line), to_usize(span.start.column));
+        let end = self.env.lines.offset(text, to_usize(span.end.line), to_usize(span.end.column));
+        let raw = text.get(start..end)?;
+        let folded = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!folded.is_empty()).then_some(folded)
+    }
+
+    /// File position (line, column) of a location in the statement.
+    pub fn position(&self, location: sqlparser::tokenizer::Location) -> (usize, usize) {
+        if location.line == 0 {
+            return (self.env.first_line, 1);
+        }
+        (self.env.first_line + to_usize(location.line) - 1, to_usize(location.column))
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Resolve `names` (a column reference, normalized) in a scope and its parents.
+fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<BTreeSet<ColumnRef>> {
+    match names {
+        [column] => {
+            let mut definite = scope.relations.iter().filter(|r| r.has(column) == Has::Yes);
+            if let Some(rel) = definite.next() {
+                return Some(rel.column(column, env.catalog));
+            }
+            // An earlier select-list alias wins over tables that may or may not have the
+            // column: the query names the alias; the tables' columns are unknown.
+            if let Some((_, sources)) = scope.aliases.iter().rev().find(|(n, _)| n == column) {
+                return Some(sources.clone());
+            }
+            let maybe: Vec<&Relation> = scope.relations.iter().filter(|r| r.has(column) == Has::Maybe).collect();
+            match maybe.as_slice() {
+                [rel] => Some(rel.column(column, env.catalog)),
+                // No relation here has it: an outer query's column (correlation).
+                [] => scope.parent.and_then(|p| resolve_in(names, p, env)),
+                // Ambiguous here; an outer relation that surely has it decides, else the
+                // caller reports it unattributed.
+                _ => scope.parent.and_then(|p| resolve_in(names, p, env)),
+            }
+        }
+        [qualifier @ .., column] => {
+            let key = qualifier.join(".");
+            if let Some(rel) = scope.relation(&key) {
+                if rel.has(column) == Has::No {
+                    return Some(BTreeSet::new());
+                }
+                return Some(rel.column(column, env.catalog));
+            }
+            if let Some(found) = scope.parent.and_then(|p| resolve_in(names, p, env)) {
+                return Some(found);
+            }
+            // A struct field `col.field` (or `t.col.field`): the column is the first part
+            // that resolves.
+            if env.dialect.supports_struct_fields() && scope.parent.is_none() {
+                for cut in (1..names.len()).rev() {
+                    if let Some(found) = resolve_in(&names[..cut], scope, env)
+                        && !found.iter().all(|c| c.dataset.is_none())
+                    {
+                        return Some(found);
+                    }
+                }
+            }
+            None
+        }
+        [] => Some(BTreeSet::new()),
+    }
+}
+
+fn join_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
+    match op {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c)
+        | JoinOperator::Right(c)
+        | JoinOperator::RightOuter(c)
+        | JoinOperator::FullOuter(c)
+        | JoinOperator::CrossJoin(c)
+        | JoinOperator::Semi(c)
+        | JoinOperator::LeftSemi(c)
+        | JoinOperator::RightSemi(c)
+        | JoinOperator::Anti(c)
+        | JoinOperator::LeftAnti(c)
+        | JoinOperator::RightAnti(c)
+        | JoinOperator::StraightJoin(c)
+        | JoinOperator::AsOf { constraint: c, .. } => Some(c),
+        JoinOperator::CrossApply
+        | JoinOperator::OuterApply
+        | JoinOperator::ArrayJoin
+        | JoinOperator::LeftArrayJoin
+        | JoinOperator::InnerArrayJoin => None,
+    }
+}
+
+fn function_relation(alias: &Option<TableAlias>, default_name: &str, sources: BTreeSet<ColumnRef>) -> Relation {
+    let name = alias.as_ref().map_or_else(|| default_name.to_string(), |a| ident_name(&a.name));
+    let columns = match alias {
+        Some(a) if !a.columns.is_empty() => {
+            a.columns.iter().map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() }).collect()
+        }
+        // `UNNEST(arr) AS x` in BigQuery names the element column after the alias.
+        _ => vec![OutputColumn { name: name.clone(), sources: sources.clone() }],
+    };
+    Relation { name, dataset: None, kind: RelationKind::Derived(Shape { columns }) }
+}
+
+/// Rename a shape's columns by position after `alias (c1, c2, …)`.
+fn rename_columns(mut shape: Shape, alias: &TableAlias) -> Shape {
+    if alias.columns.is_empty() {
+        return shape;
+    }
+    if shape.columns.iter().any(OutputColumn::is_star) {
+        // Positions are unknown behind a star: name the listed columns after all the
+        // sources.
+        let sources: BTreeSet<ColumnRef> = shape.columns.iter().flat_map(|c| c.sources.clone()).collect();
+        shape.columns =
+            alias.columns.iter().map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() }).collect();
+        return shape;
+    }
+    for (column, new) in shape.columns.iter_mut().zip(&alias.columns) {
+        column.name = ident_name(&new.name);
+    }
+    shape
+}
+
+/// UNION / INTERSECT / EXCEPT: columns pair by position and take the left side's names.
+fn union_by_position(mut left: Shape, right: Shape) -> Shape {
+    let left_star = left.columns.iter().any(OutputColumn::is_star);
+    let right_star = right.columns.iter().any(OutputColumn::is_star);
+    if left_star || right_star || left.columns.len() != right.columns.len() {
+        // Positions cannot be paired: keep named columns and merge stars.
+        for column in right.columns {
+            match left.columns.iter_mut().find(|c| c.name == column.name) {
+                Some(existing) => existing.sources.extend(column.sources),
+                None if column.is_star() => left.columns.push(column),
+                None => {}
+            }
+        }
+        return left;
+    }
+    for (l, r) in left.columns.iter_mut().zip(right.columns) {
+        l.sources.extend(r.sources);
+    }
+    left
+}
+
+/// `SELECT f1, * FROM t`: `f1` is one of the columns `*` already carries from the same
+/// dataset; listing it twice would make `t.f1` look like a separate lineage path.
+fn dedup_star_covered(columns: Vec<OutputColumn>) -> Vec<OutputColumn> {
+    let starred: BTreeSet<Option<String>> =
+        columns.iter().filter(|c| c.is_star()).flat_map(|c| c.sources.iter().map(|s| s.dataset.clone())).collect();
+    if starred.is_empty() {
+        return columns;
+    }
+    columns
+        .into_iter()
+        .filter(|c| {
+            c.is_star()
+                || !(c.sources.len() == 1
+                    && c.sources.iter().all(|s| s.column == c.name && starred.contains(&s.dataset)))
+        })
+        .collect()
+}
+
+/// `"a.b"` names one part with a dot in it: keep it apart from two parts.
+fn quote_dots(part: String) -> String {
+    if part.contains('.') { format!("\"{part}\"") } else { part }
+}
+
+const FILE_FORMATS: &[&str] = &["parquet", "csv", "json", "orc", "delta", "text", "avro", "binaryfile", "iceberg", "hudi", "jdbc"];
+
+fn is_path(value: &str) -> bool {
+    value.contains('/') || value.contains("://")
+}
+
+pub fn ident_name(ident: &Ident) -> String {
+    normalize_part(&ident.value, ident.quote_style)
+}
+
+fn last_ident(name: &ObjectName) -> String {
+    name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()
+}
+
+/// The key a qualified reference uses for a relation: `a` or `schema.t`.
+fn qualifier_key(name: &ObjectName) -> String {
+    name.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect::<Vec<_>>().join(".")
+}

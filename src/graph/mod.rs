@@ -1,0 +1,161 @@
+//! The lineage graph: datasets and transformations as nodes of a petgraph graph, read and
+//! write edges between them, and the column graph beside it.
+//!
+//! Built from fragments by merging them: a dataset written by one transformation and read by
+//! another is one node, which is how a table written and then read in the same script becomes
+//! an intermediate. Knows nothing of git.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::extract::{Fragment, Kind, Transformation};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Node {
+    Dataset(String),
+    Transformation(String),
+}
+
+/// Datasets and transformations; an edge dataset -> transformation is a read, transformation ->
+/// dataset a write.
+#[derive(Debug, Default)]
+pub struct LineageGraph {
+    graph: DiGraph<Node, ()>,
+    index: BTreeMap<Node, NodeIndex>,
+    /// Column edges `dataset.column -> dataset.column` of every transformation.
+    columns: BTreeSet<(String, String)>,
+}
+
+impl LineageGraph {
+    /// Merge the fragments of many files into one graph.
+    pub fn from_fragments<'a>(fragments: impl IntoIterator<Item = &'a Fragment>) -> Self {
+        let mut graph = Self::default();
+        for fragment in fragments {
+            for t in &fragment.transformations {
+                graph.add(t);
+            }
+        }
+        graph
+    }
+
+    pub fn add(&mut self, t: &Transformation) {
+        let node = self.node(Node::Transformation(t.id.clone()));
+        for read in &t.reads {
+            let d = self.node(Node::Dataset(read.clone()));
+            self.graph.update_edge(d, node, ());
+        }
+        for write in &t.writes {
+            let d = self.node(Node::Dataset(write.clone()));
+            self.graph.update_edge(node, d, ());
+        }
+        self.columns.extend(t.columns.iter().map(|c| (c.source.clone(), c.target.clone())));
+    }
+
+    fn node(&mut self, node: Node) -> NodeIndex {
+        if let Some(&i) = self.index.get(&node) {
+            return i;
+        }
+        let i = self.graph.add_node(node.clone());
+        self.index.insert(node, i);
+        i
+    }
+
+    fn datasets_where(&self, read: bool, written: bool) -> BTreeSet<String> {
+        self.index
+            .iter()
+            .filter_map(|(node, &i)| match node {
+                Node::Dataset(name) => {
+                    let is_read = self.graph.neighbors_directed(i, Direction::Outgoing).next().is_some();
+                    let is_written = self.graph.neighbors_directed(i, Direction::Incoming).next().is_some();
+                    (is_read == read && is_written == written).then(|| name.clone())
+                }
+                Node::Transformation(_) => None,
+            })
+            .collect()
+    }
+
+    /// Datasets read and never written here: the inputs of the whole.
+    pub fn sources(&self) -> BTreeSet<String> {
+        self.datasets_where(true, false)
+    }
+
+    /// Datasets written and never read here: the outputs of the whole.
+    pub fn targets(&self) -> BTreeSet<String> {
+        self.datasets_where(false, true)
+    }
+
+    /// Datasets both written and read here.
+    pub fn intermediates(&self) -> BTreeSet<String> {
+        self.datasets_where(true, true)
+    }
+
+    /// End-to-end column lineage: every (first, last) pair of a path in the column graph,
+    /// from columns nothing feeds to columns that feed nothing.
+    pub fn column_paths(&self) -> BTreeSet<(String, String)> {
+        column_paths(&self.columns)
+    }
+}
+
+/// Transformations that move data between datasets (not DDL housekeeping such as DROP).
+pub fn moves_data(kind: Kind) -> bool {
+    !matches!(kind, Kind::Drop | Kind::Truncate | Kind::Rename | Kind::Use)
+}
+
+/// (first, last) node of every path in a directed graph given by its edges, from nodes with
+/// no incoming edge to nodes with no outgoing edge. Cycles are cut where a path would meet a
+/// node again.
+pub fn column_paths(edges: &BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
+    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut has_in: BTreeSet<&str> = BTreeSet::new();
+    for (s, t) in edges {
+        if s == t {
+            continue;
+        }
+        out.entry(s).or_default().push(t);
+        has_in.insert(t);
+    }
+    let mut paths = BTreeSet::new();
+    for &start in out.keys().filter(|s| !has_in.contains(*s)) {
+        // Iterative depth-first search: column graphs of generated SQL can be deep.
+        let mut seen: BTreeSet<&str> = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            match out.get(node) {
+                Some(next) if !next.is_empty() => {
+                    for &n in next {
+                        if seen.insert(n) {
+                            stack.push(n);
+                        }
+                    }
+                }
+                _ => {
+                    paths.insert((start.to_string(), node.to_string()));
+                }
+            }
+        }
+    }
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edges(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+        list.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect()
+    }
+
+    #[test]
+    fn paths_run_from_roots_to_leaves_through_intermediates() {
+        let e = edges(&[("a.x", "b.x"), ("b.x", "c.y"), ("a.z", "c.z"), ("b.x", "d.x")]);
+        assert_eq!(column_paths(&e), edges(&[("a.x", "c.y"), ("a.x", "d.x"), ("a.z", "c.z")]));
+    }
+
+    #[test]
+    fn cycles_do_not_loop() {
+        let e = edges(&[("a", "b"), ("b", "c"), ("c", "b"), ("c", "d")]);
+        assert_eq!(column_paths(&e), edges(&[("a", "d")]));
+    }
+}

@@ -1,0 +1,41 @@
+//! Text output for terminals: one block per file, one per transformation.
+
+use std::io::Write;
+
+use crate::diagnostic::Severity;
+use crate::extract::{Confidence, Fragment};
+
+pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Result<()> {
+    for fragment in fragments {
+        writeln!(out, "{}", fragment.path)?;
+        for t in &fragment.transformations {
+            let partial = if t.confidence == Confidence::Partial { " (partial: tables only)" } else { "" };
+            let kind = serde_json::to_value(t.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            writeln!(out, "  line {} {kind}{partial}", t.line)?;
+            if !t.reads.is_empty() {
+                writeln!(out, "    reads   {}", t.reads.join(", "))?;
+            }
+            if !t.writes.is_empty() {
+                writeln!(out, "    writes  {}", t.writes.join(", "))?;
+            }
+            for r in &t.renames {
+                writeln!(out, "    renames {} -> {}", r.from, r.to)?;
+            }
+            if !t.drops.is_empty() {
+                writeln!(out, "    drops   {}", t.drops.join(", "))?;
+            }
+            for c in &t.columns {
+                writeln!(out, "    {} <- {}", c.target, c.source)?;
+            }
+        }
+        for d in &fragment.diagnostics {
+            let severity = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            writeln!(out, "  {}:{}:{}: {severity}: {}", fragment.path, d.line, d.column, d.message)?;
+        }
+    }
+    Ok(())
+}
