@@ -131,29 +131,64 @@ pub fn predict(case: &Case) -> Prediction {
     to_sqllineage(&case.id, &fragment)
 }
 
-/// Convert a fragment to sqllineage's view of it.
+/// Convert a fragment to sqllineage's view of it. sqllineage takes a stored procedure as one
+/// statement; within one statement a table both read and written is a source and a target
+/// (a self-loop), across statements it is an intermediate.
 pub fn to_sqllineage(id: &str, fragment: &Fragment) -> Prediction {
     let counted: Vec<_> = fragment
         .transformations
         .iter()
         .filter(|t| moves_data(t.kind) && !matches!(t.kind, Kind::Delete | Kind::Cache))
         .collect();
-    let read: BTreeSet<&String> = counted.iter().flat_map(|t| &t.reads).collect();
-    let written: BTreeSet<&String> = counted.iter().flat_map(|t| &t.writes).collect();
+    // Statements as sqllineage sees them: a procedure's statements are one.
+    let mut statements: Vec<(BTreeSet<&String>, BTreeSet<&String>)> = Vec::new();
+    let mut procedures: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &counted {
+        let index = match t.procedure.as_deref() {
+            Some(p) => *procedures.entry(p).or_insert_with(|| {
+                statements.push(Default::default());
+                statements.len() - 1
+            }),
+            None => {
+                statements.push(Default::default());
+                statements.len() - 1
+            }
+        };
+        statements[index].0.extend(&t.reads);
+        statements[index].1.extend(&t.writes);
+    }
+    let mut has_in: BTreeSet<&String> = BTreeSet::new();
+    let mut has_out: BTreeSet<&String> = BTreeSet::new();
+    let mut selfloop: BTreeSet<&String> = BTreeSet::new();
+    for (reads, writes) in &statements {
+        for r in reads {
+            for w in writes {
+                if r == w {
+                    selfloop.insert(r);
+                } else {
+                    has_out.insert(r);
+                    has_in.insert(w);
+                }
+            }
+        }
+    }
+    let read: BTreeSet<&String> = statements.iter().flat_map(|s| s.0.iter().copied()).collect();
+    let written: BTreeSet<&String> = statements.iter().flat_map(|s| s.1.iter().copied()).collect();
+    let sources = read.iter().filter(|d| !has_in.contains(*d) || selfloop.contains(*d));
+    let targets = written.iter().filter(|d| !has_out.contains(*d) || selfloop.contains(*d));
     let datasets: BTreeSet<&String> = read.union(&written).copied().collect();
     let mut edges = BTreeSet::new();
     for t in &counted {
         for c in &t.columns {
-            let (source, target) = (column_name(&c.source, &datasets), column_name(&c.target, &datasets));
-            edges.insert((source, target));
+            edges.insert((column_name(&c.source, &datasets), column_name(&c.target, &datasets)));
         }
     }
     // Columns of a query that writes nothing are not lineage between tables.
     let columns = column_paths(&edges).into_iter().filter(|(_, t)| t.contains('.')).collect();
     Prediction {
         id: id.to_string(),
-        sources: read.difference(&written).map(|d| table_name(d)).collect(),
-        targets: written.difference(&read).map(|d| table_name(d)).collect(),
+        sources: sources.map(|d| table_name(d)).collect(),
+        targets: targets.map(|d| table_name(d)).collect(),
         columns,
         error: None,
     }

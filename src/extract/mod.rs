@@ -58,6 +58,9 @@ pub struct Transformation {
     pub drops: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub renames: Vec<Rename>,
+    /// The stored procedure whose body holds the statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<String>,
 }
 
 /// What a statement does, as a stable lower-case word in the JSON.

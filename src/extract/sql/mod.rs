@@ -49,6 +49,8 @@ pub struct StatementLineage {
     pub drops: BTreeSet<String>,
     pub renames: Vec<Rename>,
     pub confidence: Confidence,
+    /// The procedure the statement is part of, if any.
+    pub procedure: Option<String>,
 }
 
 impl StatementLineage {
@@ -62,6 +64,7 @@ impl StatementLineage {
             drops: BTreeSet::new(),
             renames: Vec::new(),
             confidence: Confidence::Full,
+            procedure: None,
         }
     }
 
@@ -81,6 +84,7 @@ impl StatementLineage {
             confidence: self.confidence,
             drops: self.drops.into_iter().collect(),
             renames: self.renames,
+            procedure: self.procedure,
         }
     }
 }
@@ -109,24 +113,40 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
         let first_line = file_lines.line_of(code);
         let (parsed, used) = parse_chunks(text, &chunks[i..], options.dialect);
         match parsed {
-            Ok((statements, stmt_text)) => {
-                let lines = LineIndex::new(stmt_text);
+            Parsed::Statements(statements) => {
                 for statement in &statements {
                     let env = Env {
                         dialect: options.dialect,
                         catalog: &session.catalog,
                         default_schema: session.default_schema.as_deref(),
-                        text: stmt_text,
-                        lines: lines.clone(),
                         first_line,
                     };
                     let mut results = Vec::new();
-                    let effects = statement_lineage(statement, &env, &mut results, &mut diagnostics);
+                    let effects = statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
                     apply_effects(effects, &mut session);
                     out.extend(results);
                 }
             }
-            Err(error) => {
+            Parsed::Block { header, body, body_start } => {
+                // A procedure no parser accepts as a whole: its body is a script of its own.
+                let procedure = procedure_name(header);
+                let body_line = file_lines.line_of(body_start);
+                let inner_options = SqlOptions {
+                    dialect: options.dialect,
+                    default_schema: session.default_schema.clone(),
+                    catalog: Some(&session.catalog),
+                };
+                let (inner, inner_diagnostics) = analyze(body, &inner_options);
+                for mut lineage in inner {
+                    lineage.line += body_line - 1;
+                    if lineage.procedure.is_none() {
+                        lineage.procedure.clone_from(&procedure);
+                    }
+                    out.push(lineage);
+                }
+                diagnostics.extend(inner_diagnostics.into_iter().map(|d| d.shifted(body_line - 1)));
+            }
+            Parsed::Failed(error) => {
                 let (line, column) = error_position(&error, first_line);
                 diagnostics.push(Diagnostic::error(
                     line,
@@ -141,37 +161,89 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
     (out, diagnostics)
 }
 
-/// Parse the chunk at the head of `chunks`; if it does not parse and opens a procedural
-/// block, re-join it with the chunks after it until the block parses. Returns the
-/// statements with the text they were parsed from, and how many chunks were used.
-fn parse_chunks<'t>(
-    text: &'t str,
-    chunks: &[split::Chunk<'t>],
-    dialect: Dialect,
-) -> (Result<(Vec<Statement>, &'t str), ParserError>, usize) {
-    let Some(first) = chunks.first() else { return (Ok((Vec::new(), "")), 0) };
-    let error = match parse_with_relatives(first.text, dialect) {
-        Ok(statements) => return (Ok((statements, first.text)), 1),
-        Err(e) => e,
-    };
-    if opens_block(first.text) {
-        for n in 2..=chunks.len().min(MAX_BLOCK_CHUNKS) {
-            let end = chunks[n - 1].start + chunks[n - 1].text.len();
-            let joined = &text[first.start..end];
-            let joined = joined.get(..(joined.len() + 1).min(joined.len())).unwrap_or(joined);
-            // The last chunk lost its semicolon: `END` alone is fine for sqlparser.
-            if let Ok(statements) = parse_with_relatives(joined, dialect) {
-                return (Ok((statements, joined)), n);
-            }
-        }
-    }
-    (Err(error), 1)
+/// What the chunks at the head of a script parse to.
+enum Parsed<'t> {
+    Statements(Vec<Statement>),
+    /// A procedural block (`… BEGIN … END`) that no parser accepts whole: its header and
+    /// the body between BEGIN and END, at `body_start` in the script.
+    Block { header: &'t str, body: &'t str, body_start: usize },
+    Failed(ParserError),
 }
 
-const MAX_BLOCK_CHUNKS: usize = 256;
+/// Parse the chunk at the head of `chunks`. A chunk that opens a procedural block is joined
+/// with the chunks up to the block's END first, since the block's semicolons split it.
+/// Returns how many chunks were used.
+fn parse_chunks<'t>(text: &'t str, chunks: &[split::Chunk<'t>], dialect: Dialect) -> (Parsed<'t>, usize) {
+    let Some(first) = chunks.first() else { return (Parsed::Statements(Vec::new()), 0) };
+    if block_depth(first.text) > 0 {
+        let mut depth = 0;
+        let mut last = chunks.len().min(MAX_BLOCK_CHUNKS) - 1;
+        for (k, chunk) in chunks.iter().enumerate().take(MAX_BLOCK_CHUNKS) {
+            depth += block_depth(chunk.text);
+            if depth <= 0 {
+                last = k;
+                break;
+            }
+        }
+        let end = chunks[last].start + chunks[last].text.len();
+        let joined = &text[first.start..end];
+        if let Ok(statements) = parse_with_relatives(joined, dialect) {
+            return (Parsed::Statements(statements), last + 1);
+        }
+        if let Some((begin, body_end)) = block_body(joined) {
+            let body = &joined[begin..body_end];
+            return (Parsed::Block { header: &joined[..begin], body, body_start: first.start + begin }, last + 1);
+        }
+    }
+    match parse_with_relatives(first.text, dialect) {
+        Ok(statements) => (Parsed::Statements(statements), 1),
+        Err(error) => (Parsed::Failed(error), 1),
+    }
+}
 
-fn opens_block(text: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w.eq_ignore_ascii_case("begin"))
+const MAX_BLOCK_CHUNKS: usize = 4096;
+
+/// How many procedural blocks a text opens minus how many it closes. `BEGIN` opens one
+/// (but not `BEGIN TRANSACTION`), so does `CASE`; `END` closes one, except `END IF` / `END
+/// LOOP` / `END WHILE`, whose openers are not counted.
+fn block_depth(text: &str) -> i64 {
+    let words = split::words(text);
+    let mut depth = 0;
+    for (i, (_, word)) in words.iter().enumerate() {
+        let next = words.get(i + 1).map(|(_, w)| w.to_ascii_lowercase());
+        if word.eq_ignore_ascii_case("begin") {
+            let transaction = matches!(next.as_deref(), Some("transaction" | "tran" | "work" | "distributed"));
+            if !transaction && i + 1 < words.len() {
+                depth += 1;
+            }
+        } else if word.eq_ignore_ascii_case("case") {
+            depth += 1;
+        } else if word.eq_ignore_ascii_case("end")
+            && !matches!(next.as_deref(), Some("if" | "loop" | "while" | "repeat" | "for"))
+        {
+            depth -= 1;
+        }
+    }
+    depth
+}
+
+/// The byte range of a block's body: after its first `BEGIN`, before its last `END`.
+fn block_body(text: &str) -> Option<(usize, usize)> {
+    let words = split::words(text);
+    let begin = words.iter().find(|(_, w)| w.eq_ignore_ascii_case("begin")).map(|(o, w)| o + w.len())?;
+    let end = words.iter().rev().find(|(_, w)| w.eq_ignore_ascii_case("end")).map(|(o, _)| *o)?;
+    (begin < end).then_some((begin, end))
+}
+
+/// `CREATE [OR REPLACE] PROCEDURE db.name(…)` -> `db.name`.
+fn procedure_name(header: &str) -> Option<String> {
+    let words = split::words(header);
+    let at = words.iter().position(|(_, w)| w.eq_ignore_ascii_case("procedure") || w.eq_ignore_ascii_case("proc"))?;
+    let (offset, word) = words.get(at + 1)?;
+    let rest = &header[*offset..];
+    let end = rest.find(|c: char| c.is_whitespace() || c == '(').unwrap_or(rest.len());
+    let name = names::normalize_dotted(&rest[..end]);
+    (!name.is_empty() && !word.is_empty()).then_some(name)
 }
 
 /// The dialect's own parser first, then its relatives; the first error is the one reported.
@@ -263,13 +335,27 @@ fn apply_effects(effects: Effects, session: &mut Session) {
 fn statement_lineage(
     statement: &Statement,
     env: &Env<'_>,
+    ctes: &[(String, Shape)],
     out: &mut Vec<StatementLineage>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Effects {
-    let mut walker = Walker::new(env);
+    let mut walker = Walker::new(env, ctes);
     let line = statement_line(statement, env);
     let mut effects = Effects::default();
     let lineage = match statement {
+        Statement::Query(query) if query.with.is_some() && dml_body(query).is_some() => {
+            // `WITH x AS (…) INSERT/UPDATE/MERGE …`: the statement sees the CTEs.
+            if let (Some(with), Some(inner)) = (&query.with, dml_body(query)) {
+                walker.define_ctes(with, None);
+                let before = out.len();
+                let inner_effects = statement_lineage(inner, env, walker.ctes(), out, diagnostics);
+                effects = inner_effects;
+                if let Some(last) = out[before..].last_mut() {
+                    last.reads.extend(std::mem::take(&mut walker.reads));
+                }
+            }
+            None
+        }
         Statement::Query(query) => Some(query_statement(query, line, &mut walker, &mut effects)),
         Statement::Insert(insert) => {
             let target = match &insert.table {
@@ -368,6 +454,21 @@ fn statement_lineage(
                     }
                 }
             }
+            // T-SQL: `UPDATE t SET … FROM tab1 t JOIN …` names the target by an alias of FROM.
+            let target_name = match (&target_name, &update.table.relation) {
+                (Some(_), TableFactor::Table { name, alias: None, .. }) if name.0.len() == 1 => {
+                    let key = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                    let aliased = scope.relations.iter().skip(1).find(|r| r.name == key).and_then(|r| r.dataset.clone());
+                    match aliased {
+                        Some(dataset) => {
+                            walker.reads.remove(&dataset);
+                            Some(dataset)
+                        }
+                        None => target_name,
+                    }
+                }
+                _ => target_name,
+            };
             let mut lineage = StatementLineage::new(Kind::Update, line);
             if let Some(target) = &target_name {
                 lineage.columns = assignment_columns(&update.assignments, target, &mut walker, &scope);
@@ -448,10 +549,16 @@ fn statement_lineage(
             lineage.writes.insert(into_name);
             Some(lineage)
         }
-        Statement::Unload { query, to, .. } => {
+        Statement::Unload { query, query_text, to, .. } => {
             let mut lineage = StatementLineage::new(Kind::Unload, line);
             if let Some(query) = query {
                 walker.query(query, None);
+            }
+            if let Some(text) = query_text {
+                // Redshift takes the query as a string: analyze it like any SQL.
+                let options = SqlOptions { dialect: env.dialect, default_schema: env.default_schema.map(str::to_string), catalog: Some(env.catalog) };
+                let (inner, _) = analyze(text, &options);
+                lineage.reads.extend(inner.into_iter().flat_map(|s| s.reads));
             }
             lineage.writes.insert(to.value.clone());
             Some(lineage)
@@ -518,12 +625,17 @@ fn statement_lineage(
             }
             None
         }
-        Statement::CreateProcedure { body, .. } => {
+        Statement::CreateProcedure { body, name, .. } => {
             let inner = match body {
                 sqlparser::ast::ConditionalStatements::Sequence { statements } => statements,
                 sqlparser::ast::ConditionalStatements::BeginEnd(block) => &block.statements,
             };
+            let before = out.len();
             nested_statements(inner, env, out, diagnostics);
+            let procedure = walker.dataset_name(name);
+            for lineage in &mut out[before..] {
+                lineage.procedure.get_or_insert_with(|| procedure.clone());
+            }
             None
         }
         Statement::If(if_statement) => {
@@ -568,7 +680,7 @@ fn nested_statements(
     for statement in statements {
         // Procedure bodies cannot change the session of the script around them for us:
         // they run later, if ever.
-        let _ = statement_lineage(statement, env, out, diagnostics);
+        let _ = statement_lineage(statement, env, &[], out, diagnostics);
     }
 }
 
@@ -656,14 +768,7 @@ fn no_lineage(statement: &Statement) -> bool {
 fn query_statement(query: &Query, line: usize, walker: &mut Walker<'_>, effects: &mut Effects) -> StatementLineage {
     let shape = walker.query(query, None);
     // `SELECT … INTO t` writes `t`.
-    let into = match query.body.as_ref() {
-        SetExpr::Select(select) => select.into.as_ref().and_then(|into| match into.targets.as_slice() {
-            [Expr::Identifier(i)] => Some(ObjectName::from(vec![i.clone()])),
-            [Expr::CompoundIdentifier(parts)] => Some(ObjectName::from(parts.clone())),
-            _ => None,
-        }),
-        _ => None,
-    };
+    let into = select_into(&query.body);
     match into {
         Some(name) => {
             let target = walker.dataset_name(&name);
@@ -864,11 +969,9 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
                 dialect,
                 catalog: &session.catalog,
                 default_schema: None,
-                text: chunk.text,
-                lines: LineIndex::new(chunk.text),
                 first_line: 1,
             };
-            let effects = statement_lineage(statement, &env, &mut Vec::new(), &mut Vec::new());
+            let effects = statement_lineage(statement, &env, &[], &mut Vec::new(), &mut Vec::new());
             for (table, columns) in &effects.created {
                 catalog.insert(table.clone(), columns.clone());
             }
@@ -876,4 +979,26 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
         }
     }
     catalog
+}
+
+/// The table of `SELECT … INTO t`, which in a UNION stands in the first SELECT.
+fn select_into(body: &SetExpr) -> Option<ObjectName> {
+    match body {
+        SetExpr::Select(select) => select.into.as_ref().and_then(|into| match into.targets.as_slice() {
+            [Expr::Identifier(i)] => Some(ObjectName::from(vec![i.clone()])),
+            [Expr::CompoundIdentifier(parts)] => Some(ObjectName::from(parts.clone())),
+            _ => None,
+        }),
+        SetExpr::SetOperation { left, .. } => select_into(left),
+        SetExpr::Query(q) => select_into(&q.body),
+        _ => None,
+    }
+}
+
+/// The data-modifying statement a query wraps (`WITH … INSERT …`).
+fn dml_body(query: &Query) -> Option<&Statement> {
+    match query.body.as_ref() {
+        SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => Some(s),
+        _ => None,
+    }
 }

@@ -23,7 +23,6 @@ use super::dialect::Dialect;
 use super::names::normalize_part;
 use crate::diagnostic::Diagnostic;
 use crate::extract::Catalog;
-use crate::source::LineIndex;
 
 /// A column of a dataset. `dataset` is `None` when the column could not be attributed to one
 /// relation (an unqualified column in a join, without a catalog to decide).
@@ -72,9 +71,6 @@ pub struct Env<'a> {
     pub dialect: Dialect,
     pub catalog: &'a Catalog,
     pub default_schema: Option<&'a str>,
-    /// The statement's text, for naming unaliased expressions as written.
-    pub text: &'a str,
-    pub lines: LineIndex,
     /// 1-based line of `text`'s first line in the file.
     pub first_line: usize,
 }
@@ -244,8 +240,8 @@ pub struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(env: &'a Env<'a>) -> Self {
-        Walker { env, ctes: Vec::new(), reads: BTreeSet::new(), diagnostics: Vec::new() }
+    pub fn new(env: &'a Env<'a>, ctes: &[(String, Shape)]) -> Self {
+        Walker { env, ctes: ctes.to_vec(), reads: BTreeSet::new(), diagnostics: Vec::new() }
     }
 
     pub fn env(&self) -> &Env<'a> {
@@ -291,27 +287,38 @@ impl<'a> Walker<'a> {
         self.cte(name).is_some()
     }
 
+    /// Make the CTEs of a WITH clause visible to what follows (until the caller truncates
+    /// `ctes` again), reading what they read.
+    pub fn define_ctes(&mut self, with: &sqlparser::ast::With, outer: Option<&Scope<'_>>) {
+        for cte in &with.cte_tables {
+            let name = normalize_part(&cte.alias.name.value, cte.alias.name.quote_style);
+            if with.recursive {
+                // The recursive part reads the CTE itself: a first pass gives the shape the
+                // second pass sees.
+                self.ctes.push((name.clone(), Shape::default()));
+                let anchor = self.query(&cte.query, outer);
+                self.ctes.pop();
+                self.ctes.push((name.clone(), anchor));
+            }
+            let shape = self.query(&cte.query, outer);
+            let shape = rename_columns(shape, &cte.alias);
+            if with.recursive {
+                self.ctes.pop();
+            }
+            self.ctes.push((name, shape));
+        }
+    }
+
+    /// The CTEs visible now, for a statement nested in a WITH (`WITH x AS (…) INSERT …`).
+    pub fn ctes(&self) -> &[(String, Shape)] {
+        &self.ctes
+    }
+
     /// The shape of a query, reading what it reads.
     pub fn query(&mut self, query: &Query, outer: Option<&Scope<'_>>) -> Shape {
         let frames = self.ctes.len();
         if let Some(with) = &query.with {
-            for cte in &with.cte_tables {
-                let name = normalize_part(&cte.alias.name.value, cte.alias.name.quote_style);
-                if with.recursive {
-                    // The recursive part reads the CTE itself: let it see what the anchor
-                    // gives once known; a first pass finds it.
-                    self.ctes.push((name.clone(), Shape::default()));
-                    let anchor = self.query(&cte.query, outer);
-                    self.ctes.pop();
-                    self.ctes.push((name.clone(), anchor));
-                }
-                let shape = self.query(&cte.query, outer);
-                let shape = rename_columns(shape, &cte.alias);
-                if with.recursive {
-                    self.ctes.pop();
-                }
-                self.ctes.push((name, shape));
-            }
+            self.define_ctes(with, outer);
         }
         let shape = self.set_expr(&query.body, outer);
         if let Some(order_by) = &query.order_by
@@ -396,7 +403,7 @@ impl<'a> Walker<'a> {
             match item {
                 SelectItem::UnnamedExpr(expr) => {
                     let sources = self.expr_sources(expr, &scope);
-                    let name = self.output_name(expr);
+                    let name = Self::output_name(expr);
                     self.push_alias(&mut scope, &name, &sources);
                     columns.push(OutputColumn { name, sources });
                 }
@@ -479,7 +486,7 @@ impl<'a> Walker<'a> {
     pub fn table_factor(&mut self, factor: &TableFactor, scope: &mut Scope<'_>) {
         match factor {
             TableFactor::Table { name, alias, args, .. } => {
-                if let Some(args) = args {
+                if let Some(args) = args.as_ref().filter(|a| !is_table_hints(a)) {
                     // A table-valued function: `generate_series(…)`, `TABLE(FLATTEN(…))`.
                     let mut sources = BTreeSet::new();
                     for arg in &args.args {
@@ -652,27 +659,16 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The name of an unaliased output column: a column's own name, else the expression as
-    /// written (white space folded), which is what engines and sqllineage call it.
-    fn output_name(&self, expr: &Expr) -> String {
+    /// The name of an unaliased output column: a column's own name, else the expression
+    /// as sqlparser prints it (keywords upper-cased, white space normalized): engines name
+    /// such columns after the expression text, and a canonical print keeps the name stable
+    /// across formatting changes.
+    fn output_name(expr: &Expr) -> String {
         match expr {
             Expr::Identifier(ident) => ident_name(ident),
             Expr::CompoundIdentifier(idents) => idents.last().map(ident_name).unwrap_or_default(),
-            _ => self.source_text(expr).unwrap_or_else(|| expr.to_string()),
+            _ => expr.to_string(),
         }
-    }
-
-    fn source_text(&self, expr: &Expr) -> Option<String> {
-        let span = expr.span();
-        if span.start.line == 0 {
-            return None;
-        }
-        let text = self.env.text;
-        let start = self.env.lines.offset(text, to_usize(span.start.line), to_usize(span.start.column));
-        let end = self.env.lines.offset(text, to_usize(span.end.line), to_usize(span.end.column));
-        let raw = text.get(start..end)?;
-        let folded = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!folded.is_empty()).then_some(folded)
     }
 
     /// File position (line, column) of a location in the statement.
@@ -684,7 +680,7 @@ impl<'a> Walker<'a> {
     }
 }
 
-fn to_usize(n: u64) -> usize {
+pub fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
@@ -857,4 +853,17 @@ fn last_ident(name: &ObjectName) -> String {
 /// The key a qualified reference uses for a relation: `a` or `schema.t`.
 fn qualifier_key(name: &ObjectName) -> String {
     name.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect::<Vec<_>>().join(".")
+}
+
+/// T-SQL's `FROM t (NOLOCK)`: table hints written like arguments of a table function.
+fn is_table_hints(args: &sqlparser::ast::TableFunctionArgs) -> bool {
+    const HINTS: &[&str] = &[
+        "nolock", "readuncommitted", "readcommitted", "repeatableread", "serializable", "updlock", "holdlock",
+        "rowlock", "paglock", "tablock", "tablockx", "nowait", "readpast", "xlock", "snapshot", "noexpand",
+    ];
+    !args.args.is_empty()
+        && args.args.iter().all(|a| {
+            matches!(a, sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(Expr::Identifier(i)))
+                if HINTS.contains(&i.value.to_lowercase().as_str()))
+        })
 }

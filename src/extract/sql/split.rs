@@ -78,6 +78,32 @@ pub fn code_start(text: &str) -> usize {
     text.len()
 }
 
+/// The words of code (identifiers and keywords outside strings, quoted names and comments),
+/// with their byte offsets.
+pub fn words(text: &str) -> Vec<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i, bytes[i]),
+            b'[' => i = skip_quoted(bytes, i, b']'),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
+            b'$' => i = skip_dollar(bytes, i),
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                out.push((start, &text[start..i]));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
 fn skip_quoted(bytes: &[u8], open: usize, close: u8) -> usize {
     let mut i = open + 1;
     while i < bytes.len() {
@@ -140,6 +166,12 @@ mod tests {
         );
         assert_eq!(texts("create function f() as $$ a; b $$; select 1"), vec!["create function f() as $$ a; b $$", "select 1"]);
         assert_eq!(texts("select $1; select 'it''s;'"), vec!["select $1", "select 'it''s;'"]);
+    }
+
+    #[test]
+    fn words_skip_strings_and_comments() {
+        let w: Vec<&str> = words("select 'begin' -- end\n from t /* case */ begin").into_iter().map(|(_, w)| w).collect();
+        assert_eq!(w, vec!["select", "from", "t", "begin"]);
     }
 
     #[test]
