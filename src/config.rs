@@ -90,7 +90,7 @@ impl Config {
             }
             dir = d.parent();
         }
-        Ok(Self::from_parts(start, ExtractConfig::default(), overrides, Path::new(""))?)
+        Self::from_parts(start, ExtractConfig::default(), overrides, Path::new(""))
     }
 
     pub fn load(path: &Path, overrides: Overrides) -> Result<Self, Error> {

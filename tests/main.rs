@@ -1,1 +1,23 @@
+//! The one integration test binary (STYLE: one binary, modules per area).
 
+mod bad_input;
+mod cli;
+mod common;
+mod corpus;
+mod fixtures;
+
+/// Every file under `tests/` must be reachable from this binary, or its tests never run.
+#[test]
+fn no_forgotten_test_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let is_module = path.extension().is_some_and(|e| e == "rs") || path.join("mod.rs").is_file();
+        if stem == "main" || !is_module {
+            continue;
+        }
+        assert!(main.contains(&format!("mod {stem};")), "tests/{stem} is not declared in tests/main.rs");
+    }
+}

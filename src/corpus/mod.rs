@@ -93,13 +93,6 @@ pub fn load(corpus: &Path) -> Result<Vec<Case>, std::io::Error> {
         if !reference.is_file() {
             continue;
         }
-        #[derive(Deserialize)]
-        struct Reference {
-            file: String,
-            dialect: Option<String>,
-            sources: Vec<String>,
-            targets: Vec<String>,
-        }
         for line in fs::read_to_string(&reference)?.lines().filter(|l| !l.trim().is_empty()) {
             let Ok(r) = serde_json::from_str::<Reference>(line) else { continue };
             let file_name = r.file.rsplit('/').next().unwrap_or(&r.file).to_string();
@@ -118,6 +111,15 @@ pub fn load(corpus: &Path) -> Result<Vec<Case>, std::io::Error> {
         }
     }
     Ok(cases)
+}
+
+/// A line of `lineage_sqllineage.jsonl`: the reference answer for one TPC query file.
+#[derive(Deserialize)]
+struct Reference {
+    file: String,
+    dialect: Option<String>,
+    sources: Vec<String>,
+    targets: Vec<String>,
 }
 
 /// git-lineage's answer to a case, converted to sqllineage's conventions.

@@ -170,7 +170,7 @@ fn decode(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
         Ok(text) => Some(text.to_string()),
         Err(error) => {
             let valid = &bytes[..error.valid_up_to()];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = valid.split(|&b| b == b'\n').count();
             let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
             diagnostics.push(Diagnostic::error(
                 line,

@@ -84,15 +84,15 @@ impl Visitor for Collector {
             return ControlFlow::Continue(());
         }
         match expr {
-            Expr::Identifier(ident) => {
-                if !self.skip.contains(&address(expr)) && !self.is_lambda_param(ident) && !is_variable(ident) {
-                    self.refs.columns.push(vec![ident.clone()]);
-                }
+            Expr::Identifier(ident)
+                if !self.skip.contains(&address(expr)) && !self.is_lambda_param(ident) && !is_variable(ident) =>
+            {
+                self.refs.columns.push(vec![ident.clone()]);
             }
-            Expr::CompoundIdentifier(idents) => {
-                if idents.first().is_some_and(|first| !self.is_lambda_param(first) && !is_variable(first)) {
-                    self.refs.columns.push(idents.clone());
-                }
+            Expr::CompoundIdentifier(idents)
+                if idents.first().is_some_and(|first| !self.is_lambda_param(first) && !is_variable(first)) =>
+            {
+                self.refs.columns.push(idents.clone());
             }
             Expr::Exists { .. } | Expr::InSubquery { .. } => self.pending_use = Some(NestedUse::Predicate),
             Expr::Lambda(lambda) => {

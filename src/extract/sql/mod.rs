@@ -110,7 +110,10 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
     while i < chunks.len() {
         let chunk = &chunks[i];
         let code = chunk.start + split::code_start(chunk.text);
-        let first_line = file_lines.line_of(code);
+        // Positions sqlparser reports count from the chunk's first line; the statement's
+        // own line is where its code starts.
+        let chunk_line = file_lines.line_of(chunk.start);
+        let code_line = file_lines.line_of(code);
         let (parsed, used) = parse_chunks(text, &chunks[i..], options.dialect);
         match parsed {
             Parsed::Statements(statements) => {
@@ -119,7 +122,8 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                         dialect: options.dialect,
                         catalog: &session.catalog,
                         default_schema: session.default_schema.as_deref(),
-                        first_line,
+                        first_line: chunk_line,
+                        code_line,
                     };
                     let mut results = Vec::new();
                     let effects = statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
@@ -147,13 +151,13 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 diagnostics.extend(inner_diagnostics.into_iter().map(|d| d.shifted(body_line - 1)));
             }
             Parsed::Failed(error) => {
-                let (line, column) = error_position(&error, first_line);
+                let (line, column) = error_position(&error, chunk_line);
                 diagnostics.push(Diagnostic::error(
                     line,
                     column,
                     format!("SQL not parsed ({}): {}; tables recovered by the fallback parser", options.dialect, error_message(&error)),
                 ));
-                out.extend(recover(chunk.text, first_line, code - chunk.start, session.default_schema.as_deref()));
+                out.extend(recover(chunk.text, code_line, session.default_schema.as_deref()));
             }
         }
         i += used.max(1);
@@ -293,17 +297,16 @@ fn error_position(error: &ParserError, first_line: usize) -> (usize, usize) {
 }
 
 /// Table names from a statement no parser accepted.
-fn recover(chunk: &str, first_line: usize, code_offset: usize, default_schema: Option<&str>) -> Option<StatementLineage> {
+fn recover(chunk: &str, code_line: usize, default_schema: Option<&str>) -> Option<StatementLineage> {
     let recovery = fallback::recover(chunk);
     if recovery.reads.is_empty() && recovery.writes.is_empty() {
         return None;
     }
-    let chunk_first_line = first_line - LineIndex::new(chunk).line_of(code_offset) + 1;
     let qualify = |name: &str| match default_schema {
         Some(schema) if !name.contains('.') => format!("{schema}.{name}"),
         _ => name.to_string(),
     };
-    let mut lineage = StatementLineage::new(Kind::Unparsed, first_line.max(chunk_first_line));
+    let mut lineage = StatementLineage::new(Kind::Unparsed, code_line);
     lineage.confidence = Confidence::Partial;
     lineage.writes = recovery.writes.iter().map(|r| qualify(&r.name)).collect();
     lineage.reads = recovery.reads.iter().map(|r| qualify(&r.name)).filter(|r| !lineage.writes.contains(r)).collect();
@@ -404,11 +407,11 @@ fn statement_lineage(
                 }
             } else {
                 lineage = StatementLineage::new(Kind::CreateTable, line);
-                let like = match &create.like {
-                    Some(CreateTableLikeKind::Parenthesized(like) | CreateTableLikeKind::Plain(like)) => Some(&like.name),
+                let template = match &create.like {
+                    Some(CreateTableLikeKind::Parenthesized(t) | CreateTableLikeKind::Plain(t)) => Some(&t.name),
                     None => None,
                 };
-                if let Some(source) = like.or(create.clone.as_ref()) {
+                if let Some(source) = template.or(create.clone.as_ref()) {
                     let source = walker.dataset_name(source);
                     if let Some(columns) = env.catalog.columns(&source) {
                         effects.created.push((target.clone(), columns.to_vec()));
@@ -572,7 +575,13 @@ fn statement_lineage(
             });
             renamed.map(|new| {
                 let from = walker.dataset_name(&alter.name);
-                let to = walker.dataset_name(new);
+                let mut to = walker.dataset_name(new);
+                // `ALTER TABLE s.t RENAME TO t2` keeps the table in its schema.
+                if new.0.len() == 1 && alter.name.0.len() > 1 && env.default_schema.is_none()
+                    && let Some((schema, _)) = from.rsplit_once('.')
+                {
+                    to = format!("{schema}.{to}");
+                }
                 rename_lineage(line, &from, &to, env, &mut effects)
             })
         }
@@ -656,7 +665,7 @@ fn statement_lineage(
             let (l, c) = walker.position(other.span().start);
             let word = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
             diagnostics.push(Diagnostic::info(
-                if l == env.first_line { line } else { l },
+                l,
                 c,
                 format!("`{word} …` has no data lineage that git-lineage tracks"),
             ));
@@ -857,6 +866,7 @@ fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker
         .skip(1)
         .flat_map(|r| match &r.kind {
             RelationKind::Derived(shape) => shape.columns.iter().flat_map(|c| c.sources.clone()).collect::<Vec<_>>(),
+            RelationKind::Element(sources) => sources.iter().cloned().collect::<Vec<_>>(),
             RelationKind::Table { .. } => vec![ColumnRef { dataset: r.dataset.clone(), column: "*".into() }],
         })
         .collect();
@@ -869,7 +879,7 @@ fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker
                 MergeUpdateKind::Set(assignments) => {
                     lineage.columns.extend(assignment_columns(assignments, &target, walker, &scope));
                 }
-                _ => {
+                MergeUpdateKind::Wildcard => {
                     for s in &source_star {
                         lineage.columns.insert((s.clone(), format!("{target}.*")));
                     }
@@ -946,7 +956,7 @@ fn stage_or_dataset(name: &ObjectName, walker: &Walker<'_>) -> String {
 fn statement_line(statement: &Statement, env: &Env<'_>) -> usize {
     let span = statement.span();
     if span.start.line == 0 {
-        env.first_line
+        env.code_line
     } else {
         env.first_line + usize::try_from(span.start.line).unwrap_or(1) - 1
     }
@@ -970,6 +980,7 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
                 catalog: &session.catalog,
                 default_schema: None,
                 first_line: 1,
+                code_line: 1,
             };
             let effects = statement_lineage(statement, &env, &[], &mut Vec::new(), &mut Vec::new());
             for (table, columns) in &effects.created {

@@ -73,6 +73,8 @@ pub struct Env<'a> {
     pub default_schema: Option<&'a str>,
     /// 1-based line of `text`'s first line in the file.
     pub first_line: usize,
+    /// 1-based file line where the statement's code starts (after comments).
+    pub code_line: usize,
 }
 
 /// A relation visible in a SELECT: a table, or a derived table (subquery, CTE, function).
@@ -89,6 +91,9 @@ pub struct Relation {
 pub enum RelationKind {
     Table { columns: Option<Vec<String>> },
     Derived(Shape),
+    /// The element of an array (`UNNEST(o.items) AS item`, `explode(tags)`): it and every
+    /// field of it (`item.sku`) come from the array.
+    Element(BTreeSet<ColumnRef>),
 }
 
 /// Whether a relation has a column of some name.
@@ -117,6 +122,13 @@ impl Relation {
                 }
             }
             RelationKind::Table { columns: None } => Has::Maybe,
+            RelationKind::Element(_) => {
+                if column == self.name {
+                    Has::Yes
+                } else {
+                    Has::Maybe
+                }
+            }
             RelationKind::Derived(shape) => {
                 if shape.columns.iter().any(|c| c.name == column) {
                     Has::Yes
@@ -142,6 +154,7 @@ impl Relation {
                 }
                 through_stars(shape, column, catalog)
             }
+            RelationKind::Element(sources) => sources.clone(),
         }
     }
 
@@ -160,6 +173,7 @@ impl Relation {
                 sources: BTreeSet::from([ColumnRef { dataset: self.dataset.clone(), column: "*".into() }]),
             }],
             RelationKind::Derived(shape) => shape.columns.clone(),
+            RelationKind::Element(sources) => vec![OutputColumn { name: self.name.clone(), sources: sources.clone() }],
         }
     }
 }
@@ -249,7 +263,7 @@ impl<'a> Walker<'a> {
     }
 
     /// The canonical name of a dataset as written, with the default schema applied to
-    /// unqualified names. File paths (`parquet.\`s3://b/p\``) become the path.
+    /// unqualified names. File paths (Spark's ``parquet.`s3://b/p` ``) become the path.
     pub fn dataset_name(&self, name: &ObjectName) -> String {
         let idents: Vec<&Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
         if let [format, path] = idents.as_slice()
@@ -494,7 +508,7 @@ impl<'a> Walker<'a> {
                             sources.extend(self.expr_sources(e, scope));
                         }
                     }
-                    scope.relations.push(function_relation(alias, &last_ident(name), sources));
+                    scope.relations.push(function_relation(alias.as_ref(), &last_ident(name), sources));
                     return;
                 }
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
@@ -530,22 +544,22 @@ impl<'a> Walker<'a> {
                         sources.extend(self.expr_sources(e, scope));
                     }
                 }
-                scope.relations.push(function_relation(alias, &last_ident(name), sources));
+                scope.relations.push(function_relation(alias.as_ref(), &last_ident(name), sources));
             }
             TableFactor::TableFunction { expr, alias } => {
                 let sources = self.expr_sources(expr, scope);
-                scope.relations.push(function_relation(alias, "", sources));
+                scope.relations.push(function_relation(alias.as_ref(), "", sources));
             }
             TableFactor::UNNEST { alias, array_exprs, .. } => {
                 let mut sources = BTreeSet::new();
                 for e in array_exprs {
                     sources.extend(self.expr_sources(e, scope));
                 }
-                scope.relations.push(function_relation(alias, "unnest", sources));
+                scope.relations.push(function_relation(alias.as_ref(), "unnest", sources));
             }
             TableFactor::JsonTable { json_expr, alias, .. } | TableFactor::OpenJsonTable { json_expr, alias, .. } => {
                 let sources = self.expr_sources(json_expr, scope);
-                scope.relations.push(function_relation(alias, "json_table", sources));
+                scope.relations.push(function_relation(alias.as_ref(), "json_table", sources));
             }
             TableFactor::Pivot { table, alias, .. }
             | TableFactor::Unpivot { table, alias, .. }
@@ -667,6 +681,12 @@ impl<'a> Walker<'a> {
         match expr {
             Expr::Identifier(ident) => ident_name(ident),
             Expr::CompoundIdentifier(idents) => idents.last().map(ident_name).unwrap_or_default(),
+            // `col::type` keeps the column's name (Postgres names it so).
+            Expr::Cast { kind: sqlparser::ast::CastKind::DoubleColon, expr: inner, .. }
+                if matches!(inner.as_ref(), Expr::Identifier(_) | Expr::CompoundIdentifier(_)) =>
+            {
+                Self::output_name(inner)
+            }
             _ => expr.to_string(),
         }
     }
@@ -674,7 +694,7 @@ impl<'a> Walker<'a> {
     /// File position (line, column) of a location in the statement.
     pub fn position(&self, location: sqlparser::tokenizer::Location) -> (usize, usize) {
         if location.line == 0 {
-            return (self.env.first_line, 1);
+            return (self.env.code_line, 1);
         }
         (self.env.first_line + to_usize(location.line) - 1, to_usize(location.column))
     }
@@ -761,14 +781,14 @@ fn join_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
     }
 }
 
-fn function_relation(alias: &Option<TableAlias>, default_name: &str, sources: BTreeSet<ColumnRef>) -> Relation {
+fn function_relation(alias: Option<&TableAlias>, default_name: &str, sources: BTreeSet<ColumnRef>) -> Relation {
     let name = alias.as_ref().map_or_else(|| default_name.to_string(), |a| ident_name(&a.name));
     let columns = match alias {
         Some(a) if !a.columns.is_empty() => {
             a.columns.iter().map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() }).collect()
         }
-        // `UNNEST(arr) AS x` in BigQuery names the element column after the alias.
-        _ => vec![OutputColumn { name: name.clone(), sources: sources.clone() }],
+        // `UNNEST(arr) AS x` in BigQuery names the element after the alias.
+        _ => return Relation { name, dataset: None, kind: RelationKind::Element(sources) },
     };
     Relation { name, dataset: None, kind: RelationKind::Derived(Shape { columns }) }
 }

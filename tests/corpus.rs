@@ -1,0 +1,51 @@
+//! Accuracy floors on the real third-party corpora in `../shared/corpus` (skipped with a
+//! message when the folder is absent). The floors are the targets; `bench/sql-corpus`
+//! prints the figures themselves.
+
+use std::collections::BTreeMap;
+
+use git_lineage::corpus;
+
+#[test]
+fn sqllineage_cases_meet_the_accuracy_targets() {
+    let dir = common_corpus();
+    if !dir.join("sqllineage").is_dir() {
+        eprintln!("skipped: no corpus at {}", dir.display());
+        return;
+    }
+    let cases: Vec<_> = corpus::load(&dir).unwrap().into_iter().filter(|c| c.corpus == "sqllineage").collect();
+    assert!(cases.len() >= 300, "expected the visible sqllineage cases, found {}", cases.len());
+    // Deep statements recurse: give the work the stack the CLI gives it.
+    let report = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || {
+            let predictions: BTreeMap<_, _> = cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
+            corpus::score(&cases, &predictions)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let score = report.by_corpus["sqllineage"];
+    assert!(score.table.percent() >= 97.0, "table lineage {:.1}% < 97%: misses {:?}", score.table.percent(), report.misses);
+    assert!(score.column.percent() >= 90.0, "column lineage {:.1}% < 90%: misses {:?}", score.column.percent(), report.misses);
+}
+
+#[test]
+fn tpc_queries_all_give_their_tables() {
+    let dir = common_corpus();
+    if !dir.join("tpch").is_dir() {
+        eprintln!("skipped: no corpus at {}", dir.display());
+        return;
+    }
+    let cases: Vec<_> = corpus::load(&dir).unwrap().into_iter().filter(|c| c.corpus != "sqllineage").collect();
+    for case in &cases {
+        let prediction = std::thread::scope(|s| {
+            std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn_scoped(s, || corpus::predict(case)).unwrap().join().unwrap()
+        });
+        assert!(!prediction.sources.is_empty(), "{}: no source table found", case.id);
+    }
+}
+
+fn common_corpus() -> std::path::PathBuf {
+    super::common::repo_root().join("../shared/corpus")
+}
