@@ -94,15 +94,23 @@ impl Config {
     }
 
     pub fn load(path: &Path, overrides: Overrides) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
-        let file: FileConfig = toml::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Read { path: path.into(), source })?;
+        let file: FileConfig =
+            toml::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?;
         let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         Self::from_parts(root, file.extract, overrides, path)
     }
 
-    fn from_parts(root: PathBuf, file: ExtractConfig, overrides: Overrides, path: &Path) -> Result<Self, Error> {
-        let parse_dialect =
-            |name: &str| name.parse::<Dialect>().map_err(|source| Error::Dialect { path: path.into(), source });
+    fn from_parts(
+        root: PathBuf,
+        file: ExtractConfig,
+        overrides: Overrides,
+        path: &Path,
+    ) -> Result<Self, Error> {
+        let parse_dialect = |name: &str| {
+            name.parse::<Dialect>().map_err(|source| Error::Dialect { path: path.into(), source })
+        };
         let dialect = match (overrides.dialect, &file.dialect) {
             (Some(d), _) => d,
             (None, Some(name)) => parse_dialect(name)?,
@@ -111,12 +119,19 @@ impl Config {
         let mut builder = GlobSetBuilder::new();
         let mut glob_dialects = Vec::new();
         for (glob, name) in &file.dialects {
-            let compiled =
-                Glob::new(glob).map_err(|source| Error::Glob { path: path.into(), glob: glob.clone(), source })?;
+            let compiled = Glob::new(glob).map_err(|source| Error::Glob {
+                path: path.into(),
+                glob: glob.clone(),
+                source,
+            })?;
             builder.add(compiled);
             glob_dialects.push(parse_dialect(name)?);
         }
-        let globs = builder.build().map_err(|source| Error::Glob { path: path.into(), glob: String::new(), source })?;
+        let globs = builder.build().map_err(|source| Error::Glob {
+            path: path.into(),
+            glob: String::new(),
+            source,
+        })?;
         let mut catalog = match &file.schema {
             Some(schema) => load_schema(&root.join(schema), dialect)?,
             None => Catalog::new(),
@@ -161,7 +176,8 @@ pub fn load_schema(path: &Path, dialect: Dialect) -> Result<Catalog, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
     let text = String::from_utf8_lossy(&bytes);
     if text.trim_start().starts_with('{') {
-        return Catalog::from_json(&text).map_err(|source| Error::Schema { path: path.into(), source });
+        return Catalog::from_json(&text)
+            .map_err(|source| Error::Schema { path: path.into(), source });
     }
     Ok(crate::extract::sql::declared_tables(&text, dialect))
 }

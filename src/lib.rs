@@ -6,11 +6,11 @@
 //! settings that apply to a path, `cli` wires commands to all of it, and `corpus` measures
 //! accuracy against third-party cases.
 
-pub mod diagnostic;
-pub mod source;
+pub mod cli;
 pub mod config;
+pub mod corpus;
+pub mod diagnostic;
 pub mod extract;
 pub mod graph;
 pub mod report;
-pub mod corpus;
-pub mod cli;
+pub mod source;

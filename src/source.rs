@@ -26,9 +26,7 @@ impl LineIndex {
     pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
         let line = self.line_of(offset);
         let start = self.starts[line - 1];
-        let column = text
-            .get(start..offset.min(text.len()))
-            .map_or(1, |s| s.chars().count() + 1);
+        let column = text.get(start..offset.min(text.len())).map_or(1, |s| s.chars().count() + 1);
         (line, column)
     }
 
@@ -38,9 +36,7 @@ impl LineIndex {
             return text.len();
         };
         let rest = &text[start..];
-        rest.char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(text.len(), |(i, _)| start + i)
+        rest.char_indices().nth(column.saturating_sub(1)).map_or(text.len(), |(i, _)| start + i)
     }
 
     pub fn line_count(&self) -> usize {

@@ -8,7 +8,11 @@ fn every_kind_of_bad_file_is_reported_and_the_rest_analyzed() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     std::fs::write(p.join("a_good.sql"), "INSERT INTO t SELECT a FROM s").unwrap();
-    std::fs::write(p.join("b_invalid_utf8.sql"), b"SELECT 1;\nINSERT INTO t2 SELECT \xff\xfe FROM s2").unwrap();
+    std::fs::write(
+        p.join("b_invalid_utf8.sql"),
+        b"SELECT 1;\nINSERT INTO t2 SELECT \xff\xfe FROM s2",
+    )
+    .unwrap();
     std::fs::write(p.join("c_binary.sql"), b"\x00\x01\x02binary\x00").unwrap();
     let mut big = String::with_capacity(50 * 1024 * 1024 + 64);
     while big.len() < 50 * 1024 * 1024 {
@@ -17,7 +21,8 @@ fn every_kind_of_bad_file_is_reported_and_the_rest_analyzed() {
     std::fs::write(p.join("d_huge.sql"), &big).unwrap();
     let deep = format!("SELECT {}1{} FROM deep_t", "(".repeat(10_000), ")".repeat(10_000));
     std::fs::write(p.join("e_deep.sql"), &deep).unwrap();
-    let deep_query = format!("SELECT * FROM {}deep_q{}", "(SELECT * FROM ".repeat(10_000), ")".repeat(10_000));
+    let deep_query =
+        format!("SELECT * FROM {}deep_q{}", "(SELECT * FROM ".repeat(10_000), ")".repeat(10_000));
     std::fs::write(p.join("f_deep_query.sql"), &deep_query).unwrap();
     std::fs::write(p.join("g_unterminated.sql"), "SELECT 'abc FROM t;\nSELECT 1").unwrap();
     std::fs::write(p.join("h_empty.sql"), "").unwrap();
@@ -28,17 +33,33 @@ fn every_kind_of_bad_file_is_reported_and_the_rest_analyzed() {
     let json = out.json();
     let files = json["files"].as_array().unwrap();
     assert_eq!(files.len(), 9);
-    let by_name = |name: &str| files.iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap();
+    let by_name =
+        |name: &str| files.iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap();
     assert_eq!(by_name("a_good.sql")["transformations"][0]["writes"][0], "t");
     assert_eq!(by_name("z_good.sql")["transformations"][0]["writes"][0], "t3");
-    for name in ["b_invalid_utf8.sql", "c_binary.sql", "d_huge.sql", "e_deep.sql", "f_deep_query.sql", "g_unterminated.sql", "h_empty.sql"] {
+    for name in [
+        "b_invalid_utf8.sql",
+        "c_binary.sql",
+        "d_huge.sql",
+        "e_deep.sql",
+        "f_deep_query.sql",
+        "g_unterminated.sql",
+        "h_empty.sql",
+    ] {
         let diagnostics = by_name(name)["diagnostics"].as_array().unwrap();
         assert!(!diagnostics.is_empty(), "{name}: no diagnostic");
-        assert!(diagnostics.iter().all(|d| d["line"].as_u64().unwrap() >= 1), "{name}: {diagnostics:?}");
+        assert!(
+            diagnostics.iter().all(|d| d["line"].as_u64().unwrap() >= 1),
+            "{name}: {diagnostics:?}"
+        );
     }
     let utf8 = by_name("b_invalid_utf8.sql");
     assert_eq!(utf8["diagnostics"][0]["line"], 2);
-    let writes: Vec<&serde_json::Value> =
-        utf8["transformations"].as_array().unwrap().iter().flat_map(|t| t["writes"].as_array().unwrap()).collect();
+    let writes: Vec<&serde_json::Value> = utf8["transformations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["writes"].as_array().unwrap())
+        .collect();
     assert_eq!(writes, [&serde_json::json!("t2")]);
 }

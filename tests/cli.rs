@@ -8,7 +8,8 @@ fn extract_walks_the_example_repository() {
     // etl/broken.sql has a statement no parser accepts: reported, exit 1, the rest analyzed.
     assert_eq!(out.code, 1, "{}", out.stderr);
     let json = out.json();
-    let files: Vec<&str> = json["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let files: Vec<&str> =
+        json["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(
         files,
         [
@@ -47,21 +48,35 @@ fn standard_input_and_the_json_contract() {
     assert_eq!(t["line"], 1);
     assert_eq!(t["reads"], serde_json::json!(["raw.customers", "raw.orders"]));
     assert_eq!(t["writes"], serde_json::json!(["mart.orders"]));
-    assert_eq!(t["columns"], serde_json::json!([{"source": "raw.orders.amount", "target": "mart.orders.total"}]));
+    assert_eq!(
+        t["columns"],
+        serde_json::json!([{"source": "raw.orders.amount", "target": "mart.orders.total"}])
+    );
 }
 
 #[test]
 fn bare_select_targets_are_output_names_and_default_schema_qualifies() {
-    let out = run_in(&repo_root(), &["extract", "--default-schema", "raw", "-"], Some(b"SELECT amount AS total FROM orders"));
+    let out = run_in(
+        &repo_root(),
+        &["extract", "--default-schema", "raw", "-"],
+        Some(b"SELECT amount AS total FROM orders"),
+    );
     let t = &out.json()["files"][0]["transformations"][0];
     assert_eq!(t["reads"], serde_json::json!(["raw.orders"]));
-    assert_eq!(t["columns"], serde_json::json!([{"source": "raw.orders.amount", "target": "total"}]));
+    assert_eq!(
+        t["columns"],
+        serde_json::json!([{"source": "raw.orders.amount", "target": "total"}])
+    );
 }
 
 #[test]
 fn schema_file_expands_stars_and_resolves_join_columns() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("schema.sql"), "CREATE TABLE raw.a (id INT, x INT); CREATE TABLE raw.b (id INT, y INT);").unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE raw.a (id INT, x INT); CREATE TABLE raw.b (id INT, y INT);",
+    )
+    .unwrap();
     let sql = b"INSERT INTO out.t SELECT * FROM raw.a; INSERT INTO out.u SELECT y FROM raw.a JOIN raw.b ON a.id = b.id";
     let out = run_in(dir.path(), &["extract", "--schema", "schema.sql", "-"], Some(sql));
     let ts = &out.json()["files"][0]["transformations"];
@@ -75,10 +90,15 @@ fn schema_file_expands_stars_and_resolves_join_columns() {
 #[test]
 fn config_file_sets_the_dialect_per_glob() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".git-lineage.toml"), "[extract.dialects]\n\"spark/**\" = \"spark\"\n").unwrap();
+    std::fs::write(
+        dir.path().join(".git-lineage.toml"),
+        "[extract.dialects]\n\"spark/**\" = \"spark\"\n",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("spark")).unwrap();
     // Backticks quote identifiers in Spark; in the generic dialect they are refused.
-    std::fs::write(dir.path().join("spark/job.sql"), "INSERT INTO `db`.`t` SELECT a FROM `db`.`s`").unwrap();
+    std::fs::write(dir.path().join("spark/job.sql"), "INSERT INTO `db`.`t` SELECT a FROM `db`.`s`")
+        .unwrap();
     let out = run_in(dir.path(), &["extract", "."], None);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.json()["files"][0]["transformations"][0]["writes"][0], "db.t");
@@ -91,7 +111,8 @@ fn usage_errors_exit_2() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no such file"), "{}", missing.stderr);
     let bad_config = tempfile::tempdir().unwrap();
-    std::fs::write(bad_config.path().join(".git-lineage.toml"), "[extract]\ndialect = \"nope\"\n").unwrap();
+    std::fs::write(bad_config.path().join(".git-lineage.toml"), "[extract]\ndialect = \"nope\"\n")
+        .unwrap();
     std::fs::write(bad_config.path().join("a.sql"), "select 1").unwrap();
     let out = run_in(bad_config.path(), &["extract", "a.sql"], None);
     assert_eq!(out.code, 2);

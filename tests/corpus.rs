@@ -13,21 +13,33 @@ fn sqllineage_cases_meet_the_accuracy_targets() {
         eprintln!("skipped: no corpus at {}", dir.display());
         return;
     }
-    let cases: Vec<_> = corpus::load(&dir).unwrap().into_iter().filter(|c| c.corpus == "sqllineage").collect();
+    let cases: Vec<_> =
+        corpus::load(&dir).unwrap().into_iter().filter(|c| c.corpus == "sqllineage").collect();
     assert!(cases.len() >= 300, "expected the visible sqllineage cases, found {}", cases.len());
     // Deep statements recurse: give the work the stack the CLI gives it.
     let report = std::thread::Builder::new()
         .stack_size(256 * 1024 * 1024)
         .spawn(move || {
-            let predictions: BTreeMap<_, _> = cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
+            let predictions: BTreeMap<_, _> =
+                cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
             corpus::score(&cases, &predictions)
         })
         .unwrap()
         .join()
         .unwrap();
     let score = report.by_corpus["sqllineage"];
-    assert!(score.table.percent() >= 97.0, "table lineage {:.1}% < 97%: misses {:?}", score.table.percent(), report.misses);
-    assert!(score.column.percent() >= 90.0, "column lineage {:.1}% < 90%: misses {:?}", score.column.percent(), report.misses);
+    assert!(
+        score.table.percent() >= 97.0,
+        "table lineage {:.1}% < 97%: misses {:?}",
+        score.table.percent(),
+        report.misses
+    );
+    assert!(
+        score.column.percent() >= 90.0,
+        "column lineage {:.1}% < 90%: misses {:?}",
+        score.column.percent(),
+        report.misses
+    );
 }
 
 #[test]
@@ -37,10 +49,16 @@ fn tpc_queries_all_give_their_tables() {
         eprintln!("skipped: no corpus at {}", dir.display());
         return;
     }
-    let cases: Vec<_> = corpus::load(&dir).unwrap().into_iter().filter(|c| c.corpus != "sqllineage").collect();
+    let cases: Vec<_> =
+        corpus::load(&dir).unwrap().into_iter().filter(|c| c.corpus != "sqllineage").collect();
     for case in &cases {
         let prediction = std::thread::scope(|s| {
-            std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn_scoped(s, || corpus::predict(case)).unwrap().join().unwrap()
+            std::thread::Builder::new()
+                .stack_size(64 * 1024 * 1024)
+                .spawn_scoped(s, || corpus::predict(case))
+                .unwrap()
+                .join()
+                .unwrap()
         });
         assert!(!prediction.sources.is_empty(), "{}: no source table found", case.id);
     }

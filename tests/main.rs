@@ -14,10 +14,14 @@ fn no_forgotten_test_files() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let is_module = path.extension().is_some_and(|e| e == "rs") || path.join("mod.rs").is_file();
+        let is_module =
+            path.extension().is_some_and(|e| e == "rs") || path.join("mod.rs").is_file();
         if stem == "main" || !is_module {
             continue;
         }
-        assert!(main.contains(&format!("mod {stem};")), "tests/{stem} is not declared in tests/main.rs");
+        assert!(
+            main.contains(&format!("mod {stem};")),
+            "tests/{stem} is not declared in tests/main.rs"
+        );
     }
 }

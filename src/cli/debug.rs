@@ -61,19 +61,25 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
                 println!("corpus not found at {}: skipped", dir.display());
                 return Ok(ExitStatus::Success);
             }
-            let mut cases = corpus::load(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            let mut cases =
+                corpus::load(&dir).with_context(|| format!("reading {}", dir.display()))?;
             if let Some(f) = &filter {
                 cases.retain(|c| c.id.contains(f.as_str()));
             }
-            let ours: BTreeMap<String, Prediction> =
-                run_big_stack(move |cases: Vec<corpus::Case>| {
-                    let predictions = cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
+            let ours: BTreeMap<String, Prediction> = run_big_stack(
+                move |cases: Vec<corpus::Case>| {
+                    let predictions =
+                        cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
                     (cases, predictions)
-                }, cases.clone())?
-                .1;
-            let mut reports: Vec<(String, Report)> = vec![("git-lineage".into(), corpus::score(&cases, &ours))];
+                },
+                cases.clone(),
+            )?
+            .1;
+            let mut reports: Vec<(String, Report)> =
+                vec![("git-lineage".into(), corpus::score(&cases, &ours))];
             for (name, file) in &peer {
-                let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?;
                 let predictions = text
                     .lines()
                     .filter(|l| !l.trim().is_empty())
@@ -92,7 +98,10 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
     }
 }
 
-fn run_big_stack<T: Send + 'static, R: Send + 'static>(f: impl FnOnce(T) -> R + Send + 'static, input: T) -> anyhow::Result<R> {
+fn run_big_stack<T: Send + 'static, R: Send + 'static>(
+    f: impl FnOnce(T) -> R + Send + 'static,
+    input: T,
+) -> anyhow::Result<R> {
     std::thread::Builder::new()
         .stack_size(256 * 1024 * 1024)
         .spawn(move || f(input))
@@ -111,7 +120,11 @@ fn print_json(reports: &[(String, Report)]) -> anyhow::Result<()> {
 }
 
 fn cell(count: corpus::Count) -> String {
-    if count.scored == 0 { "-".into() } else { format!("{:5.1}% ({}/{})", count.percent(), count.matched, count.scored) }
+    if count.scored == 0 {
+        "-".into()
+    } else {
+        format!("{:5.1}% ({}/{})", count.percent(), count.matched, count.scored)
+    }
 }
 
 fn print_text(reports: &[(String, Report)], misses: bool) {
@@ -126,7 +139,11 @@ fn print_text(reports: &[(String, Report)], misses: bool) {
     println!("  {:<18} {:<12} {:<22} {:<22}", "tool", "corpus", "table", "column");
     for (name, report) in reports {
         for (corpus, score) in &report.by_corpus {
-            println!("  {name:<18} {corpus:<12} {:<22} {:<22}", cell(score.table), cell(score.column));
+            println!(
+                "  {name:<18} {corpus:<12} {:<22} {:<22}",
+                cell(score.table),
+                cell(score.column)
+            );
         }
     }
     if misses {
@@ -150,7 +167,10 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
     }
     let mut texts = Vec::new();
     for f in files {
-        texts.push((f.display().to_string(), std::fs::read(f).with_context(|| format!("reading {}", f.display()))?));
+        texts.push((
+            f.display().to_string(),
+            std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+        ));
     }
     let result = run_big_stack(
         move |texts: Vec<(String, Vec<u8>)>| {
@@ -166,7 +186,8 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
             while passes == 0 || start.elapsed() < budget {
                 for (path, bytes) in &texts {
                     let fragment = extract(path, bytes, &settings);
-                    edges += fragment.transformations.iter().map(|t| t.columns.len()).sum::<usize>();
+                    edges +=
+                        fragment.transformations.iter().map(|t| t.columns.len()).sum::<usize>();
                 }
                 passes += 1;
             }

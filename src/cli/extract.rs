@@ -48,22 +48,38 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "dbt_packages", "dbt_modules", "
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     let dialect_flag = args.dialect.is_some();
-    let mut overrides = Overrides { dialect: args.dialect, default_schema: args.default_schema, catalog: None };
+    let mut overrides =
+        Overrides { dialect: args.dialect, default_schema: args.default_schema, catalog: None };
     if let Some(schema) = &args.schema {
         let catalog = load_schema(schema, args.dialect.unwrap_or_default())
             .with_context(|| format!("loading --schema {}", schema.display()))?;
         overrides.catalog = Some(catalog);
     }
-    let start = args.paths.iter().find(|p| p.as_os_str() != "-").map_or_else(|| PathBuf::from("."), Clone::clone);
-    let start = if start.is_dir() { start } else { start.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf) };
-    let config = Config::discover(if start.as_os_str().is_empty() { Path::new(".") } else { &start }, overrides)?;
+    let start = args
+        .paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .map_or_else(|| PathBuf::from("."), Clone::clone);
+    let start = if start.is_dir() {
+        start
+    } else {
+        start.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let config = Config::discover(
+        if start.as_os_str().is_empty() { Path::new(".") } else { &start },
+        overrides,
+    )?;
 
     let mut inputs: Vec<Input> = Vec::new();
     for path in &args.paths {
         if path.as_os_str() == "-" {
             let mut bytes = Vec::new();
             std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
-            inputs.push(Input { path: PathBuf::from("-"), display: "-".into(), bytes: Some(bytes) });
+            inputs.push(Input {
+                path: PathBuf::from("-"),
+                display: "-".into(),
+                bytes: Some(bytes),
+            });
         } else if path.is_dir() {
             inputs.extend(walk(path));
         } else if path.is_file() {
@@ -99,7 +115,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
         Format::Text => report::text::write_files(&mut stdout, &fragments)?,
     }
     stdout.flush()?;
-    let failed = fragments.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity == Severity::Error);
+    let failed =
+        fragments.iter().flat_map(|f| &f.diagnostics).any(|d| d.severity == Severity::Error);
     Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success })
 }
 
@@ -118,11 +135,16 @@ fn display(path: &Path) -> String {
 fn walk(root: &Path) -> Vec<Input> {
     let walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter().filter_entry(|e| {
         let name = e.file_name().to_string_lossy();
-        e.depth() == 0 || !(e.file_type().is_dir() && (name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())))
+        e.depth() == 0
+            || !(e.file_type().is_dir()
+                && (name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())))
     });
     walker
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x.eq_ignore_ascii_case("sql")))
+        .filter(|e| {
+            e.file_type().is_file()
+                && e.path().extension().is_some_and(|x| x.eq_ignore_ascii_case("sql"))
+        })
         .map(|e| Input { path: e.path().to_path_buf(), display: display(e.path()), bytes: None })
         .collect()
 }
@@ -132,6 +154,10 @@ fn unreadable(path: &str, error: &std::io::Error) -> Fragment {
         path: path.to_string(),
         language: crate::extract::Language::Sql,
         transformations: Vec::new(),
-        diagnostics: vec![crate::diagnostic::Diagnostic::error(1, 1, format!("cannot read the file: {error}"))],
+        diagnostics: vec![crate::diagnostic::Diagnostic::error(
+            1,
+            1,
+            format!("cannot read the file: {error}"),
+        )],
     }
 }

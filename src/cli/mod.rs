@@ -51,10 +51,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
 /// Print an error with its causes, jj-style; a closed pipe is not an error.
 pub fn report_error(error: &anyhow::Error) -> ExitCode {
-    if error
-        .chain()
-        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
-    {
+    if error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::from(0);
     }
     eprintln!("git-lineage: error: {error}");

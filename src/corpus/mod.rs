@@ -124,7 +124,10 @@ struct Reference {
 
 /// git-lineage's answer to a case, converted to sqllineage's conventions.
 pub fn predict(case: &Case) -> Prediction {
-    let mut settings = Settings { dialect: case.dialect.parse::<Dialect>().unwrap_or_default(), ..Settings::default() };
+    let mut settings = Settings {
+        dialect: case.dialect.parse::<Dialect>().unwrap_or_default(),
+        ..Settings::default()
+    };
     if let Some(metadata) = &case.metadata {
         let json = serde_json::to_string(metadata).unwrap_or_default();
         settings.catalog = Catalog::from_json(&json).unwrap_or_default();
@@ -214,7 +217,9 @@ fn table_name(dataset: &str) -> String {
 fn column_name(name: &str, datasets: &BTreeSet<&String>) -> String {
     let dataset = datasets
         .iter()
-        .filter(|d| name.len() > d.len() && name.starts_with(d.as_str()) && name.as_bytes()[d.len()] == b'.')
+        .filter(|d| {
+            name.len() > d.len() && name.starts_with(d.as_str()) && name.as_bytes()[d.len()] == b'.'
+        })
         .max_by_key(|d| d.len());
     match dataset {
         Some(d) => format!("{}.{}", table_name(d), &name[d.len() + 1..]),
@@ -236,7 +241,8 @@ pub fn matches(case: &Case, prediction: &Prediction) -> bool {
     if case.test_kind == "column" {
         let expected: BTreeSet<(String, String)> =
             case.columns.iter().flatten().map(|(s, t)| (fold(s), fold(t))).collect();
-        let got: BTreeSet<(String, String)> = prediction.columns.iter().map(|(s, t)| (fold(s), fold(t))).collect();
+        let got: BTreeSet<(String, String)> =
+            prediction.columns.iter().map(|(s, t)| (fold(s), fold(t))).collect();
         expected == got
     } else {
         set(case.sources.as_deref().unwrap_or_default()) == set(&prediction.sources)

@@ -32,7 +32,10 @@ impl Catalog {
         let Raw(raw) = serde_json::from_str(text)?;
         let mut catalog = Self::new();
         for (table, columns) in raw {
-            catalog.insert(normalize_dotted(&table), columns.iter().map(|c| normalize_dotted(c)).collect());
+            catalog.insert(
+                normalize_dotted(&table),
+                columns.iter().map(|c| normalize_dotted(c)).collect(),
+            );
         }
         Ok(catalog)
     }
@@ -88,7 +91,10 @@ mod tests {
     #[test]
     fn json_schema_is_normalized_and_found_by_last_part() {
         let catalog = Catalog::from_json(r#"{"Raw.Orders": ["ID", "amount"]}"#).unwrap();
-        assert_eq!(catalog.columns("raw.orders"), Some(&["id".to_string(), "amount".to_string()][..]));
+        assert_eq!(
+            catalog.columns("raw.orders"),
+            Some(&["id".to_string(), "amount".to_string()][..])
+        );
         assert_eq!(catalog.columns("orders").map(<[String]>::len), Some(2));
         assert_eq!(catalog.columns("other"), None);
         assert!(Catalog::from_json("[1]").is_err());

@@ -158,7 +158,11 @@ fn decode(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
         diagnostics.push(Diagnostic::error(
             1,
             1,
-            format!("file skipped: {} bytes is over the {} byte limit for one file", bytes.len(), MAX_FILE_BYTES),
+            format!(
+                "file skipped: {} bytes is over the {} byte limit for one file",
+                bytes.len(),
+                MAX_FILE_BYTES
+            ),
         ));
         return None;
     }
@@ -184,7 +188,11 @@ fn decode(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
 
 /// dbt / Jinja SQL: rendered without executing anything, analyzed, and lines mapped back to
 /// the template. A dbt model's final SELECT writes the model's relation.
-fn templated(text: &str, settings: &Settings, diagnostics: &mut Vec<Diagnostic>) -> Vec<sql::StatementLineage> {
+fn templated(
+    text: &str,
+    settings: &Settings,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<sql::StatementLineage> {
     let model = settings.dbt_model.as_deref();
     let this = model.unwrap_or("this");
     let rendered = jinja::render(text, this);
@@ -208,7 +216,8 @@ fn templated(text: &str, settings: &Settings, diagnostics: &mut Vec<Diagnostic>)
         catalog: Some(&settings.catalog),
     };
     let (mut statements, found) = sql::analyze(&rendered.sql, &options);
-    let map_line = |line: usize| rendered.line_map.get(line.saturating_sub(1)).copied().unwrap_or(line);
+    let map_line =
+        |line: usize| rendered.line_map.get(line.saturating_sub(1)).copied().unwrap_or(line);
     diagnostics.extend(found.into_iter().map(|mut d| {
         d.line = map_line(d.line);
         d
@@ -229,7 +238,9 @@ fn templated(text: &str, settings: &Settings, diagnostics: &mut Vec<Diagnostic>)
         .collect();
     if let Some(relation) = relation {
         // The model is its last SELECT; hooks and other statements keep their own lineage.
-        if let Some(last) = statements.iter_mut().rev().find(|s| s.kind == Kind::Select || s.kind == Kind::Unparsed) {
+        if let Some(last) =
+            statements.iter_mut().rev().find(|s| s.kind == Kind::Select || s.kind == Kind::Unparsed)
+        {
             last.kind = if last.kind == Kind::Unparsed { Kind::Unparsed } else { Kind::Model };
             last.writes.insert(relation.clone());
             last.columns = std::mem::take(&mut last.columns)
@@ -239,7 +250,11 @@ fn templated(text: &str, settings: &Settings, diagnostics: &mut Vec<Diagnostic>)
             last.reads.remove(&relation);
             last.reads.extend(extra.into_iter().filter(|r| *r != relation));
         } else {
-            diagnostics.push(Diagnostic::warning(1, 1, format!("dbt model `{relation}`: no SELECT found")));
+            diagnostics.push(Diagnostic::warning(
+                1,
+                1,
+                format!("dbt model `{relation}`: no SELECT found"),
+            ));
         }
     } else if let Some(first) = statements.first_mut() {
         first.reads.extend(extra);
@@ -255,7 +270,11 @@ fn with_ids(path: &str, statements: Vec<sql::StatementLineage>) -> Vec<Transform
         .map(|s| {
             let n = seen.entry(s.line).or_insert(0);
             *n += 1;
-            let id = if *n == 1 { format!("{path}#{}", s.line) } else { format!("{path}#{}.{}", s.line, n) };
+            let id = if *n == 1 {
+                format!("{path}#{}", s.line)
+            } else {
+                format!("{path}#{}.{}", s.line, n)
+            };
             s.into_transformation(id)
         })
         .collect()

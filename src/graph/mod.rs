@@ -67,8 +67,10 @@ impl LineageGraph {
             .iter()
             .filter_map(|(node, &i)| match node {
                 Node::Dataset(name) => {
-                    let is_read = self.graph.neighbors_directed(i, Direction::Outgoing).next().is_some();
-                    let is_written = self.graph.neighbors_directed(i, Direction::Incoming).next().is_some();
+                    let is_read =
+                        self.graph.neighbors_directed(i, Direction::Outgoing).next().is_some();
+                    let is_written =
+                        self.graph.neighbors_directed(i, Direction::Incoming).next().is_some();
                     (is_read == read && is_written == written).then(|| name.clone())
                 }
                 Node::Transformation(_) => None,

@@ -9,8 +9,12 @@ pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Res
     for fragment in fragments {
         writeln!(out, "{}", fragment.path)?;
         for t in &fragment.transformations {
-            let partial = if t.confidence == Confidence::Partial { " (partial: tables only)" } else { "" };
-            let kind = serde_json::to_value(t.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let partial =
+                if t.confidence == Confidence::Partial { " (partial: tables only)" } else { "" };
+            let kind = serde_json::to_value(t.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
             writeln!(out, "  line {} {kind}{partial}", t.line)?;
             if !t.reads.is_empty() {
                 writeln!(out, "    reads   {}", t.reads.join(", "))?;
@@ -34,7 +38,11 @@ pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Res
                 Severity::Warning => "warning",
                 Severity::Info => "info",
             };
-            writeln!(out, "  {}:{}:{}: {severity}: {}", fragment.path, d.line, d.column, d.message)?;
+            writeln!(
+                out,
+                "  {}:{}:{}: {severity}: {}",
+                fragment.path, d.line, d.column, d.message
+            )?;
         }
     }
     Ok(())

@@ -7,7 +7,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, Visit, Visitor};
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, Visit, Visitor,
+};
 
 /// How a nested query is used by the expression around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +54,50 @@ struct Collector {
 /// Units that date functions take as a bare word. Only skipped when they are a direct
 /// argument of a function call, where a column of that name would be odd.
 const DATE_PARTS: &[&str] = &[
-    "year", "years", "yy", "yyyy", "quarter", "qq", "month", "months", "mm", "mon", "week", "weeks", "wk", "ww",
-    "day", "days", "dd", "d", "dayofweek", "dow", "dayofyear", "doy", "hour", "hours", "hh", "minute", "minutes",
-    "mi", "second", "seconds", "ss", "millisecond", "milliseconds", "ms", "microsecond", "microseconds", "us",
-    "nanosecond", "ns", "epoch", "isoweek", "weekday", "date", "time",
+    "year",
+    "years",
+    "yy",
+    "yyyy",
+    "quarter",
+    "qq",
+    "month",
+    "months",
+    "mm",
+    "mon",
+    "week",
+    "weeks",
+    "wk",
+    "ww",
+    "day",
+    "days",
+    "dd",
+    "d",
+    "dayofweek",
+    "dow",
+    "dayofyear",
+    "doy",
+    "hour",
+    "hours",
+    "hh",
+    "minute",
+    "minutes",
+    "mi",
+    "second",
+    "seconds",
+    "ss",
+    "millisecond",
+    "milliseconds",
+    "ms",
+    "microsecond",
+    "microseconds",
+    "us",
+    "nanosecond",
+    "ns",
+    "epoch",
+    "isoweek",
+    "weekday",
+    "date",
+    "time",
 ];
 
 fn address(expr: &Expr) -> usize {
@@ -85,19 +127,27 @@ impl Visitor for Collector {
         }
         match expr {
             Expr::Identifier(ident)
-                if !self.skip.contains(&address(expr)) && !self.is_lambda_param(ident) && !is_variable(ident) =>
+                if !self.skip.contains(&address(expr))
+                    && !self.is_lambda_param(ident)
+                    && !is_variable(ident) =>
             {
                 self.refs.columns.push(vec![ident.clone()]);
             }
             Expr::CompoundIdentifier(idents)
-                if idents.first().is_some_and(|first| !self.is_lambda_param(first) && !is_variable(first)) =>
+                if idents
+                    .first()
+                    .is_some_and(|first| !self.is_lambda_param(first) && !is_variable(first)) =>
             {
                 self.refs.columns.push(idents.clone());
             }
-            Expr::Exists { .. } | Expr::InSubquery { .. } => self.pending_use = Some(NestedUse::Predicate),
+            Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                self.pending_use = Some(NestedUse::Predicate);
+            }
             Expr::Lambda(lambda) => {
                 let params: Vec<String> = match &lambda.params {
-                    sqlparser::ast::OneOrManyWithParens::One(p) => vec![p.name.value.to_lowercase()],
+                    sqlparser::ast::OneOrManyWithParens::One(p) => {
+                        vec![p.name.value.to_lowercase()]
+                    }
                     sqlparser::ast::OneOrManyWithParens::Many(ps) => {
                         ps.iter().map(|p| p.name.value.to_lowercase()).collect()
                     }
@@ -108,17 +158,21 @@ impl Visitor for Collector {
                 if let FunctionArguments::List(list) = &function.args {
                     for arg in &list.args {
                         let arg_expr = match arg {
-                            FunctionArg::Unnamed(a) | FunctionArg::Named { arg: a, .. } | FunctionArg::ExprNamed { arg: a, .. } => a,
+                            FunctionArg::Unnamed(a)
+                            | FunctionArg::Named { arg: a, .. }
+                            | FunctionArg::ExprNamed { arg: a, .. } => a,
                         };
                         match arg_expr {
-                            FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) => self.refs.stars.push(None),
-                            FunctionArgExpr::QualifiedWildcard(name) => self
-                                .refs
-                                .stars
-                                .push(Some(name.0.iter().filter_map(|p| p.as_ident().cloned()).collect())),
+                            FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) => {
+                                self.refs.stars.push(None);
+                            }
+                            FunctionArgExpr::QualifiedWildcard(name) => self.refs.stars.push(Some(
+                                name.0.iter().filter_map(|p| p.as_ident().cloned()).collect(),
+                            )),
                             FunctionArgExpr::Expr(e @ Expr::Identifier(ident))
                                 if ident.quote_style.is_none()
-                                    && DATE_PARTS.contains(&ident.value.to_lowercase().as_str())
+                                    && DATE_PARTS
+                                        .contains(&ident.value.to_lowercase().as_str())
                                     && list.args.len() > 1 =>
                             {
                                 self.skip.push(address(e));

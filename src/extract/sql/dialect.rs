@@ -76,9 +76,11 @@ impl FromStr for Dialect {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        NAMES.iter().find(|(name, _)| *name == lower).map(|(_, d)| *d).ok_or_else(|| UnknownDialect {
-            name: s.to_string(),
-            known: NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+        NAMES.iter().find(|(name, _)| *name == lower).map(|(_, d)| *d).ok_or_else(|| {
+            UnknownDialect {
+                name: s.to_string(),
+                known: NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            }
         })
     }
 }
@@ -118,8 +120,12 @@ impl Dialect {
     /// statement that parses under a close relative keeps full lineage.
     pub fn relatives(self) -> &'static [Dialect] {
         match self {
-            Dialect::Generic | Dialect::Ansi => &[Dialect::Generic, Dialect::Hive, Dialect::MsSql, Dialect::Snowflake],
-            Dialect::Hive | Dialect::Spark | Dialect::Databricks => &[Dialect::Databricks, Dialect::Hive, Dialect::Generic],
+            Dialect::Generic | Dialect::Ansi => {
+                &[Dialect::Generic, Dialect::Hive, Dialect::MsSql, Dialect::Snowflake]
+            }
+            Dialect::Hive | Dialect::Spark | Dialect::Databricks => {
+                &[Dialect::Databricks, Dialect::Hive, Dialect::Generic]
+            }
             Dialect::MsSql => &[Dialect::Generic],
             Dialect::Redshift | Dialect::Postgres => &[Dialect::Postgres, Dialect::Generic],
             Dialect::Teradata | Dialect::Oracle => &[Dialect::Generic, Dialect::Ansi],
@@ -131,7 +137,13 @@ impl Dialect {
     pub fn supports_struct_fields(self) -> bool {
         matches!(
             self,
-            Dialect::BigQuery | Dialect::Hive | Dialect::Spark | Dialect::Databricks | Dialect::DuckDb | Dialect::Snowflake | Dialect::Generic
+            Dialect::BigQuery
+                | Dialect::Hive
+                | Dialect::Spark
+                | Dialect::Databricks
+                | Dialect::DuckDb
+                | Dialect::Snowflake
+                | Dialect::Generic
         )
     }
 

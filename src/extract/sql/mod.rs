@@ -15,9 +15,9 @@ pub mod split;
 use std::collections::BTreeSet;
 
 use sqlparser::ast::{
-    AlterTableOperation, Assignment, AssignmentTarget, CopySource, CopyTarget, CreateTableLikeKind, Expr,
-    FromTable, MergeAction, MergeInsertKind, MergeUpdateKind, ObjectName, ObjectType, Query, RenameTableNameKind,
-    SelectItem, SetExpr, Spanned, Statement, TableFactor, TableObject, Use,
+    AlterTableOperation, Assignment, AssignmentTarget, CopySource, CopyTarget, CreateTableLikeKind,
+    Expr, FromTable, MergeAction, MergeInsertKind, MergeUpdateKind, ObjectName, ObjectType, Query,
+    RenameTableNameKind, SelectItem, SetExpr, Spanned, Statement, TableFactor, TableObject, Use,
 };
 use sqlparser::parser::{Parser, ParserError};
 
@@ -126,7 +126,8 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                         code_line,
                     };
                     let mut results = Vec::new();
-                    let effects = statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
+                    let effects =
+                        statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
                     apply_effects(effects, &mut session);
                     out.extend(results);
                 }
@@ -155,7 +156,11 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 diagnostics.push(Diagnostic::error(
                     line,
                     column,
-                    format!("SQL not parsed ({}): {}; tables recovered by the fallback parser", options.dialect, error_message(&error)),
+                    format!(
+                        "SQL not parsed ({}): {}; tables recovered by the fallback parser",
+                        options.dialect,
+                        error_message(&error)
+                    ),
                 ));
                 out.extend(recover(chunk.text, code_line, session.default_schema.as_deref()));
             }
@@ -170,14 +175,22 @@ enum Parsed<'t> {
     Statements(Vec<Statement>),
     /// A procedural block (`… BEGIN … END`) that no parser accepts whole: its header and
     /// the body between BEGIN and END, at `body_start` in the script.
-    Block { header: &'t str, body: &'t str, body_start: usize },
+    Block {
+        header: &'t str,
+        body: &'t str,
+        body_start: usize,
+    },
     Failed(ParserError),
 }
 
 /// Parse the chunk at the head of `chunks`. A chunk that opens a procedural block is joined
 /// with the chunks up to the block's END first, since the block's semicolons split it.
 /// Returns how many chunks were used.
-fn parse_chunks<'t>(text: &'t str, chunks: &[split::Chunk<'t>], dialect: Dialect) -> (Parsed<'t>, usize) {
+fn parse_chunks<'t>(
+    text: &'t str,
+    chunks: &[split::Chunk<'t>],
+    dialect: Dialect,
+) -> (Parsed<'t>, usize) {
     let Some(first) = chunks.first() else { return (Parsed::Statements(Vec::new()), 0) };
     if block_depth(first.text) > 0 {
         let mut depth = 0;
@@ -196,7 +209,10 @@ fn parse_chunks<'t>(text: &'t str, chunks: &[split::Chunk<'t>], dialect: Dialect
         }
         if let Some((begin, body_end)) = block_body(joined) {
             let body = &joined[begin..body_end];
-            return (Parsed::Block { header: &joined[..begin], body, body_start: first.start + begin }, last + 1);
+            return (
+                Parsed::Block { header: &joined[..begin], body, body_start: first.start + begin },
+                last + 1,
+            );
         }
     }
     match parse_with_relatives(first.text, dialect) {
@@ -216,7 +232,8 @@ fn block_depth(text: &str) -> i64 {
     for (i, (_, word)) in words.iter().enumerate() {
         let next = words.get(i + 1).map(|(_, w)| w.to_ascii_lowercase());
         if word.eq_ignore_ascii_case("begin") {
-            let transaction = matches!(next.as_deref(), Some("transaction" | "tran" | "work" | "distributed"));
+            let transaction =
+                matches!(next.as_deref(), Some("transaction" | "tran" | "work" | "distributed"));
             if !transaction && i + 1 < words.len() {
                 depth += 1;
             }
@@ -234,7 +251,8 @@ fn block_depth(text: &str) -> i64 {
 /// The byte range of a block's body: after its first `BEGIN`, before its last `END`.
 fn block_body(text: &str) -> Option<(usize, usize)> {
     let words = split::words(text);
-    let begin = words.iter().find(|(_, w)| w.eq_ignore_ascii_case("begin")).map(|(o, w)| o + w.len())?;
+    let begin =
+        words.iter().find(|(_, w)| w.eq_ignore_ascii_case("begin")).map(|(o, w)| o + w.len())?;
     let end = words.iter().rev().find(|(_, w)| w.eq_ignore_ascii_case("end")).map(|(o, _)| *o)?;
     (begin < end).then_some((begin, end))
 }
@@ -242,7 +260,9 @@ fn block_body(text: &str) -> Option<(usize, usize)> {
 /// `CREATE [OR REPLACE] PROCEDURE db.name(…)` -> `db.name`.
 fn procedure_name(header: &str) -> Option<String> {
     let words = split::words(header);
-    let at = words.iter().position(|(_, w)| w.eq_ignore_ascii_case("procedure") || w.eq_ignore_ascii_case("proc"))?;
+    let at = words
+        .iter()
+        .position(|(_, w)| w.eq_ignore_ascii_case("procedure") || w.eq_ignore_ascii_case("proc"))?;
     let (offset, word) = words.get(at + 1)?;
     let rest = &header[*offset..];
     let end = rest.find(|c: char| c.is_whitespace() || c == '(').unwrap_or(rest.len());
@@ -297,7 +317,11 @@ fn error_position(error: &ParserError, first_line: usize) -> (usize, usize) {
 }
 
 /// Table names from a statement no parser accepted.
-fn recover(chunk: &str, code_line: usize, default_schema: Option<&str>) -> Option<StatementLineage> {
+fn recover(
+    chunk: &str,
+    code_line: usize,
+    default_schema: Option<&str>,
+) -> Option<StatementLineage> {
     let recovery = fallback::recover(chunk);
     if recovery.reads.is_empty() && recovery.writes.is_empty() {
         return None;
@@ -309,7 +333,12 @@ fn recover(chunk: &str, code_line: usize, default_schema: Option<&str>) -> Optio
     let mut lineage = StatementLineage::new(Kind::Unparsed, code_line);
     lineage.confidence = Confidence::Partial;
     lineage.writes = recovery.writes.iter().map(|r| qualify(&r.name)).collect();
-    lineage.reads = recovery.reads.iter().map(|r| qualify(&r.name)).filter(|r| !lineage.writes.contains(r)).collect();
+    lineage.reads = recovery
+        .reads
+        .iter()
+        .map(|r| qualify(&r.name))
+        .filter(|r| !lineage.writes.contains(r))
+        .collect();
     Some(lineage)
 }
 
@@ -381,7 +410,12 @@ fn statement_lineage(
                 && let Some(target) = &target
             {
                 let scope = Scope::new(None);
-                lineage.columns.extend(assignment_columns(&insert.assignments, target, &mut walker, &scope));
+                lineage.columns.extend(assignment_columns(
+                    &insert.assignments,
+                    target,
+                    &mut walker,
+                    &scope,
+                ));
             }
             lineage.writes.extend(target);
             Some(lineage)
@@ -395,20 +429,24 @@ fn statement_lineage(
         }
         Statement::CreateTable(create) => {
             let target = walker.dataset_name(&create.name);
-            let declared: Vec<String> = create.columns.iter().map(|c| ident_name(&c.name)).collect();
+            let declared: Vec<String> =
+                create.columns.iter().map(|c| ident_name(&c.name)).collect();
             let mut lineage;
             if let Some(query) = &create.query {
                 lineage = StatementLineage::new(Kind::CreateTableAs, line);
                 let shape = walker.query(query, None);
                 lineage.columns = write_columns(&shape, &target, &declared, env.catalog);
-                let names = if declared.is_empty() { named_columns(&shape) } else { Some(declared) };
+                let names =
+                    if declared.is_empty() { named_columns(&shape) } else { Some(declared) };
                 if let Some(names) = names {
                     effects.created.push((target.clone(), names));
                 }
             } else {
                 lineage = StatementLineage::new(Kind::CreateTable, line);
                 let template = match &create.like {
-                    Some(CreateTableLikeKind::Parenthesized(t) | CreateTableLikeKind::Plain(t)) => Some(&t.name),
+                    Some(CreateTableLikeKind::Parenthesized(t) | CreateTableLikeKind::Plain(t)) => {
+                        Some(&t.name)
+                    }
                     None => None,
                 };
                 if let Some(source) = template.or(create.clone.as_ref()) {
@@ -460,8 +498,18 @@ fn statement_lineage(
             // T-SQL: `UPDATE t SET … FROM tab1 t JOIN …` names the target by an alias of FROM.
             let target_name = match (&target_name, &update.table.relation) {
                 (Some(_), TableFactor::Table { name, alias: None, .. }) if name.0.len() == 1 => {
-                    let key = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
-                    let aliased = scope.relations.iter().skip(1).find(|r| r.name == key).and_then(|r| r.dataset.clone());
+                    let key = name
+                        .0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .map(ident_name)
+                        .unwrap_or_default();
+                    let aliased = scope
+                        .relations
+                        .iter()
+                        .skip(1)
+                        .find(|r| r.name == key)
+                        .and_then(|r| r.dataset.clone());
                     match aliased {
                         Some(dataset) => {
                             walker.reads.remove(&dataset);
@@ -474,7 +522,8 @@ fn statement_lineage(
             };
             let mut lineage = StatementLineage::new(Kind::Update, line);
             if let Some(target) = &target_name {
-                lineage.columns = assignment_columns(&update.assignments, target, &mut walker, &scope);
+                lineage.columns =
+                    assignment_columns(&update.assignments, target, &mut walker, &scope);
                 lineage.writes.insert(target.clone());
             }
             if let Some(selection) = &update.selection {
@@ -488,7 +537,8 @@ fn statement_lineage(
                 FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
             };
             let mut scope = Scope::new(None);
-            let mut targets: Vec<String> = delete.tables.iter().map(|t| walker.dataset_name(t)).collect();
+            let mut targets: Vec<String> =
+                delete.tables.iter().map(|t| walker.dataset_name(t)).collect();
             for (i, item) in from.iter().enumerate() {
                 if i == 0 && targets.is_empty() {
                     let target = target_relation(&item.relation, &walker);
@@ -559,7 +609,11 @@ fn statement_lineage(
             }
             if let Some(text) = query_text {
                 // Redshift takes the query as a string: analyze it like any SQL.
-                let options = SqlOptions { dialect: env.dialect, default_schema: env.default_schema.map(str::to_string), catalog: Some(env.catalog) };
+                let options = SqlOptions {
+                    dialect: env.dialect,
+                    default_schema: env.default_schema.map(str::to_string),
+                    catalog: Some(env.catalog),
+                };
                 let (inner, _) = analyze(text, &options);
                 lineage.reads.extend(inner.into_iter().flat_map(|s| s.reads));
             }
@@ -568,16 +622,18 @@ fn statement_lineage(
         }
         Statement::AlterTable(alter) => {
             let renamed = alter.operations.iter().find_map(|op| match op {
-                AlterTableOperation::RenameTable { table_name: RenameTableNameKind::As(n) | RenameTableNameKind::To(n) } => {
-                    Some(n)
-                }
+                AlterTableOperation::RenameTable {
+                    table_name: RenameTableNameKind::As(n) | RenameTableNameKind::To(n),
+                } => Some(n),
                 _ => None,
             });
             renamed.map(|new| {
                 let from = walker.dataset_name(&alter.name);
                 let mut to = walker.dataset_name(new);
                 // `ALTER TABLE s.t RENAME TO t2` keeps the table in its schema.
-                if new.0.len() == 1 && alter.name.0.len() > 1 && env.default_schema.is_none()
+                if new.0.len() == 1
+                    && alter.name.0.len() > 1
+                    && env.default_schema.is_none()
                     && let Some((schema, _)) = from.rsplit_once('.')
                 {
                     to = format!("{schema}.{to}");
@@ -596,7 +652,10 @@ fn statement_lineage(
             Some(lineage)
         }
         Statement::Drop { object_type, names, .. } => {
-            if matches!(object_type, ObjectType::Table | ObjectType::View | ObjectType::MaterializedView) {
+            if matches!(
+                object_type,
+                ObjectType::Table | ObjectType::View | ObjectType::MaterializedView
+            ) {
                 let mut lineage = StatementLineage::new(Kind::Drop, line);
                 for name in names {
                     let name = walker.dataset_name(name);
@@ -629,7 +688,13 @@ fn statement_lineage(
                 Use::Warehouse(_) | Use::Role(_) | Use::SecondaryRoles(_) | Use::Default => None,
             };
             if let Some(name) = name {
-                let schema = name.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect::<Vec<_>>().join(".");
+                let schema = name
+                    .0
+                    .iter()
+                    .filter_map(|p| p.as_ident())
+                    .map(ident_name)
+                    .collect::<Vec<_>>()
+                    .join(".");
                 effects.default_schema = Some(schema);
             }
             None
@@ -657,7 +722,12 @@ fn statement_lineage(
             None
         }
         Statement::While(w) => {
-            nested_statements(w.while_block.conditional_statements.statements(), env, out, diagnostics);
+            nested_statements(
+                w.while_block.conditional_statements.statements(),
+                env,
+                out,
+                diagnostics,
+            );
             None
         }
         other if no_lineage(other) => None,
@@ -774,7 +844,12 @@ fn no_lineage(statement: &Statement) -> bool {
     )
 }
 
-fn query_statement(query: &Query, line: usize, walker: &mut Walker<'_>, effects: &mut Effects) -> StatementLineage {
+fn query_statement(
+    query: &Query,
+    line: usize,
+    walker: &mut Walker<'_>,
+    effects: &mut Effects,
+) -> StatementLineage {
     let shape = walker.query(query, None);
     // `SELECT … INTO t` writes `t`.
     let into = select_into(&query.body);
@@ -801,7 +876,13 @@ fn query_statement(query: &Query, line: usize, walker: &mut Walker<'_>, effects:
     }
 }
 
-fn rename_lineage(line: usize, from: &str, to: &str, env: &Env<'_>, effects: &mut Effects) -> StatementLineage {
+fn rename_lineage(
+    line: usize,
+    from: &str,
+    to: &str,
+    env: &Env<'_>,
+    effects: &mut Effects,
+) -> StatementLineage {
     let mut lineage = StatementLineage::new(Kind::Rename, line);
     lineage.renames.push(Rename { from: from.to_string(), to: to.to_string() });
     if let Some(columns) = env.catalog.columns(from) {
@@ -819,7 +900,8 @@ fn target_relation(factor: &TableFactor, walker: &Walker<'_>) -> Option<Relation
             let alias = alias.as_ref().map(|a| ident_name(&a.name));
             let mut rel = Relation::table(dataset, alias.clone(), walker.env().catalog);
             if alias.is_none() {
-                rel.name = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                rel.name =
+                    name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
             }
             Some(rel)
         }
@@ -842,7 +924,9 @@ fn assignment_columns(
             AssignmentTarget::Tuple(ns) => ns.iter().collect(),
         };
         for name in names {
-            let Some(column) = name.0.last().and_then(|p| p.as_ident()).map(ident_name) else { continue };
+            let Some(column) = name.0.last().and_then(|p| p.as_ident()).map(ident_name) else {
+                continue;
+            };
             for source in &sources {
                 edges.insert((source.clone(), format!("{target}.{column}")));
             }
@@ -851,7 +935,11 @@ fn assignment_columns(
     edges
 }
 
-fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker<'_>) -> StatementLineage {
+fn merge_lineage(
+    merge: &sqlparser::ast::Merge,
+    line: usize,
+    walker: &mut Walker<'_>,
+) -> StatementLineage {
     let mut lineage = StatementLineage::new(Kind::Merge, line);
     let mut scope = Scope::new(None);
     let target = target_relation(&merge.table, walker);
@@ -865,9 +953,13 @@ fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker
         .iter()
         .skip(1)
         .flat_map(|r| match &r.kind {
-            RelationKind::Derived(shape) => shape.columns.iter().flat_map(|c| c.sources.clone()).collect::<Vec<_>>(),
+            RelationKind::Derived(shape) => {
+                shape.columns.iter().flat_map(|c| c.sources.clone()).collect::<Vec<_>>()
+            }
             RelationKind::Element(sources) => sources.iter().cloned().collect::<Vec<_>>(),
-            RelationKind::Table { .. } => vec![ColumnRef { dataset: r.dataset.clone(), column: "*".into() }],
+            RelationKind::Table { .. } => {
+                vec![ColumnRef { dataset: r.dataset.clone(), column: "*".into() }]
+            }
         })
         .collect();
     for clause in &merge.clauses {
@@ -877,7 +969,12 @@ fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker
         match &clause.action {
             MergeAction::Update(update) => match &update.kind {
                 MergeUpdateKind::Set(assignments) => {
-                    lineage.columns.extend(assignment_columns(assignments, &target, walker, &scope));
+                    lineage.columns.extend(assignment_columns(
+                        assignments,
+                        &target,
+                        walker,
+                        &scope,
+                    ));
                 }
                 MergeUpdateKind::Wildcard => {
                     for s in &source_star {
@@ -917,12 +1014,21 @@ fn merge_lineage(merge: &sqlparser::ast::Merge, line: usize, walker: &mut Walker
 
 /// Column edges of a query written into `target`. An explicit column list (or the target's
 /// known columns) names the outputs by position; otherwise they keep their own names.
-fn write_columns(shape: &Shape, target: &str, declared: &[String], catalog: &Catalog) -> BTreeSet<(ColumnRef, String)> {
+fn write_columns(
+    shape: &Shape,
+    target: &str,
+    declared: &[String],
+    catalog: &Catalog,
+) -> BTreeSet<(ColumnRef, String)> {
     let has_star = shape.columns.iter().any(scope::OutputColumn::is_star);
     let known = catalog.columns(target).map(<[String]>::to_vec).unwrap_or_default();
     let names: Option<&[String]> = if !declared.is_empty() && !has_star {
         Some(declared)
-    } else if declared.is_empty() && !has_star && known.len() == shape.columns.len() && !known.is_empty() {
+    } else if declared.is_empty()
+        && !has_star
+        && known.len() == shape.columns.len()
+        && !known.is_empty()
+    {
         Some(&known)
     } else {
         None
@@ -995,11 +1101,13 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
 /// The table of `SELECT … INTO t`, which in a UNION stands in the first SELECT.
 fn select_into(body: &SetExpr) -> Option<ObjectName> {
     match body {
-        SetExpr::Select(select) => select.into.as_ref().and_then(|into| match into.targets.as_slice() {
-            [Expr::Identifier(i)] => Some(ObjectName::from(vec![i.clone()])),
-            [Expr::CompoundIdentifier(parts)] => Some(ObjectName::from(parts.clone())),
-            _ => None,
-        }),
+        SetExpr::Select(select) => {
+            select.into.as_ref().and_then(|into| match into.targets.as_slice() {
+                [Expr::Identifier(i)] => Some(ObjectName::from(vec![i.clone()])),
+                [Expr::CompoundIdentifier(parts)] => Some(ObjectName::from(parts.clone())),
+                _ => None,
+            })
+        }
         SetExpr::SetOperation { left, .. } => select_into(left),
         SetExpr::Query(q) => select_into(&q.body),
         _ => None,

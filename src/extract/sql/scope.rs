@@ -89,7 +89,9 @@ pub struct Relation {
 
 #[derive(Debug, Clone)]
 pub enum RelationKind {
-    Table { columns: Option<Vec<String>> },
+    Table {
+        columns: Option<Vec<String>>,
+    },
     Derived(Shape),
     /// The element of an array (`UNNEST(o.items) AS item`, `explode(tags)`): it and every
     /// field of it (`item.sku`) come from the array.
@@ -115,11 +117,7 @@ impl Relation {
     fn has(&self, column: &str) -> Has {
         match &self.kind {
             RelationKind::Table { columns: Some(columns) } => {
-                if columns.iter().any(|c| c == column) {
-                    Has::Yes
-                } else {
-                    Has::No
-                }
+                if columns.iter().any(|c| c == column) { Has::Yes } else { Has::No }
             }
             RelationKind::Table { columns: None } => Has::Maybe,
             RelationKind::Element(_) => {
@@ -165,15 +163,23 @@ impl Relation {
                 .iter()
                 .map(|c| OutputColumn {
                     name: c.clone(),
-                    sources: BTreeSet::from([ColumnRef { dataset: self.dataset.clone(), column: c.clone() }]),
+                    sources: BTreeSet::from([ColumnRef {
+                        dataset: self.dataset.clone(),
+                        column: c.clone(),
+                    }]),
                 })
                 .collect(),
             RelationKind::Table { columns: None } => vec![OutputColumn {
                 name: "*".into(),
-                sources: BTreeSet::from([ColumnRef { dataset: self.dataset.clone(), column: "*".into() }]),
+                sources: BTreeSet::from([ColumnRef {
+                    dataset: self.dataset.clone(),
+                    column: "*".into(),
+                }]),
             }],
             RelationKind::Derived(shape) => shape.columns.clone(),
-            RelationKind::Element(sources) => vec![OutputColumn { name: self.name.clone(), sources: sources.clone() }],
+            RelationKind::Element(sources) => {
+                vec![OutputColumn { name: self.name.clone(), sources: sources.clone() }]
+            }
         }
     }
 }
@@ -197,8 +203,12 @@ fn through_stars(shape: &Shape, column: &str, catalog: &Catalog) -> BTreeSet<Col
                 .is_none_or(|cols| cols.iter().any(|c| c == column))
         })
         .collect();
-    let chosen: Vec<&&ColumnRef> = if known.is_empty() { candidates.iter().collect() } else { known };
-    chosen.into_iter().map(|s| ColumnRef { dataset: s.dataset.clone(), column: column.to_string() }).collect()
+    let chosen: Vec<&&ColumnRef> =
+        if known.is_empty() { candidates.iter().collect() } else { known };
+    chosen
+        .into_iter()
+        .map(|s| ColumnRef { dataset: s.dataset.clone(), column: column.to_string() })
+        .collect()
 }
 
 fn last_part(dataset: &str) -> String {
@@ -280,7 +290,8 @@ impl<'a> Walker<'a> {
         {
             return only.value.clone();
         }
-        let mut parts: Vec<String> = idents.iter().map(|i| quote_dots(normalize_part(&i.value, i.quote_style))).collect();
+        let mut parts: Vec<String> =
+            idents.iter().map(|i| quote_dots(normalize_part(&i.value, i.quote_style))).collect();
         if parts.len() == 1
             && let Some(schema) = self.env.default_schema
         {
@@ -387,8 +398,11 @@ impl<'a> Walker<'a> {
             }
             SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
                 let (line, column) = self.position(body.span().start);
-                self.diagnostics
-                    .push(Diagnostic::warning(line, column, "data-modifying statement inside a query: not analyzed"));
+                self.diagnostics.push(Diagnostic::warning(
+                    line,
+                    column,
+                    "data-modifying statement inside a query: not analyzed",
+                ));
                 Shape::default()
             }
         }
@@ -403,13 +417,22 @@ impl<'a> Walker<'a> {
             // `LATERAL VIEW explode(col) t AS a, b`: a relation `t` whose columns come from
             // the exploded expression.
             let sources = self.expr_sources(&view.lateral_view, &scope);
-            let name = view.lateral_view_name.0.last().and_then(|p| p.as_ident()).map_or_else(String::new, ident_name);
+            let name = view
+                .lateral_view_name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map_or_else(String::new, ident_name);
             let columns = view
                 .lateral_col_alias
                 .iter()
                 .map(|a| OutputColumn { name: ident_name(a), sources: sources.clone() })
                 .collect();
-            scope.relations.push(Relation { name, dataset: None, kind: RelationKind::Derived(Shape { columns }) });
+            scope.relations.push(Relation {
+                name,
+                dataset: None,
+                kind: RelationKind::Derived(Shape { columns }),
+            });
         }
 
         let mut columns = Vec::new();
@@ -430,7 +453,10 @@ impl<'a> Walker<'a> {
                 SelectItem::ExprWithAliases { expr, aliases } => {
                     let sources = self.expr_sources(expr, &scope);
                     for alias in aliases {
-                        columns.push(OutputColumn { name: ident_name(alias), sources: sources.clone() });
+                        columns.push(OutputColumn {
+                            name: ident_name(alias),
+                            sources: sources.clone(),
+                        });
                     }
                 }
                 SelectItem::Wildcard(_) => {
@@ -504,11 +530,18 @@ impl<'a> Walker<'a> {
                     // A table-valued function: `generate_series(…)`, `TABLE(FLATTEN(…))`.
                     let mut sources = BTreeSet::new();
                     for arg in &args.args {
-                        if let sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) = arg {
+                        if let sqlparser::ast::FunctionArg::Unnamed(
+                            sqlparser::ast::FunctionArgExpr::Expr(e),
+                        ) = arg
+                        {
                             sources.extend(self.expr_sources(e, scope));
                         }
                     }
-                    scope.relations.push(function_relation(alias.as_ref(), &last_ident(name), sources));
+                    scope.relations.push(function_relation(
+                        alias.as_ref(),
+                        &last_ident(name),
+                        sources,
+                    ));
                     return;
                 }
                 let alias_name = alias.as_ref().map(|a| ident_name(&a.name));
@@ -525,7 +558,11 @@ impl<'a> Walker<'a> {
             TableFactor::Derived { subquery, alias, lateral, .. } => {
                 let shape = if *lateral {
                     // A LATERAL subquery sees the relations to its left.
-                    let outer_view = Scope { relations: scope.relations.clone(), aliases: Vec::new(), parent: scope.parent };
+                    let outer_view = Scope {
+                        relations: scope.relations.clone(),
+                        aliases: Vec::new(),
+                        parent: scope.parent,
+                    };
                     self.query(subquery, Some(&outer_view))
                 } else {
                     self.query(subquery, scope.parent)
@@ -534,13 +571,22 @@ impl<'a> Walker<'a> {
                     Some(a) => (ident_name(&a.name), rename_columns(shape, a)),
                     None => (String::new(), shape),
                 };
-                scope.relations.push(Relation { name, dataset: None, kind: RelationKind::Derived(shape) });
+                scope.relations.push(Relation {
+                    name,
+                    dataset: None,
+                    kind: RelationKind::Derived(shape),
+                });
             }
-            TableFactor::NestedJoin { table_with_joins, .. } => self.table_with_joins(table_with_joins, scope),
+            TableFactor::NestedJoin { table_with_joins, .. } => {
+                self.table_with_joins(table_with_joins, scope);
+            }
             TableFactor::Function { name, args, alias, .. } => {
                 let mut sources = BTreeSet::new();
                 for arg in args {
-                    if let sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) = arg {
+                    if let sqlparser::ast::FunctionArg::Unnamed(
+                        sqlparser::ast::FunctionArgExpr::Expr(e),
+                    ) = arg
+                    {
                         sources.extend(self.expr_sources(e, scope));
                     }
                 }
@@ -557,7 +603,8 @@ impl<'a> Walker<'a> {
                 }
                 scope.relations.push(function_relation(alias.as_ref(), "unnest", sources));
             }
-            TableFactor::JsonTable { json_expr, alias, .. } | TableFactor::OpenJsonTable { json_expr, alias, .. } => {
+            TableFactor::JsonTable { json_expr, alias, .. }
+            | TableFactor::OpenJsonTable { json_expr, alias, .. } => {
                 let sources = self.expr_sources(json_expr, scope);
                 scope.relations.push(function_relation(alias.as_ref(), "json_table", sources));
             }
@@ -572,11 +619,19 @@ impl<'a> Walker<'a> {
                     || inner.relations.first().map(|r| r.name.clone()).unwrap_or_default(),
                     |a| ident_name(&a.name),
                 );
-                scope.relations.push(Relation { name, dataset: None, kind: RelationKind::Derived(Shape { columns }) });
+                scope.relations.push(Relation {
+                    name,
+                    dataset: None,
+                    kind: RelationKind::Derived(Shape { columns }),
+                });
             }
             other => {
                 let (line, column) = self.position(other.span().start);
-                self.diagnostics.push(Diagnostic::warning(line, column, "table expression not analyzed for lineage"));
+                self.diagnostics.push(Diagnostic::warning(
+                    line,
+                    column,
+                    "table expression not analyzed for lineage",
+                ));
             }
         }
     }
@@ -640,7 +695,12 @@ impl<'a> Walker<'a> {
     }
 
     /// Resolve a column reference in a scope chain.
-    fn resolve(&mut self, parts: &[Ident], scope: &Scope<'_>, context: &Expr) -> BTreeSet<ColumnRef> {
+    fn resolve(
+        &mut self,
+        parts: &[Ident],
+        scope: &Scope<'_>,
+        context: &Expr,
+    ) -> BTreeSet<ColumnRef> {
         let names: Vec<String> = parts.iter().map(ident_name).collect();
         if let Some(found) = resolve_in(&names, scope, self.env) {
             return found;
@@ -717,7 +777,8 @@ fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<BTre
             if let Some((_, sources)) = scope.aliases.iter().rev().find(|(n, _)| n == column) {
                 return Some(sources.clone());
             }
-            let maybe: Vec<&Relation> = scope.relations.iter().filter(|r| r.has(column) == Has::Maybe).collect();
+            let maybe: Vec<&Relation> =
+                scope.relations.iter().filter(|r| r.has(column) == Has::Maybe).collect();
             match maybe.as_slice() {
                 [rel] => Some(rel.column(column, env.catalog)),
                 // No relation here has it: an outer query's column (correlation).
@@ -781,12 +842,18 @@ fn join_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
     }
 }
 
-fn function_relation(alias: Option<&TableAlias>, default_name: &str, sources: BTreeSet<ColumnRef>) -> Relation {
+fn function_relation(
+    alias: Option<&TableAlias>,
+    default_name: &str,
+    sources: BTreeSet<ColumnRef>,
+) -> Relation {
     let name = alias.as_ref().map_or_else(|| default_name.to_string(), |a| ident_name(&a.name));
     let columns = match alias {
-        Some(a) if !a.columns.is_empty() => {
-            a.columns.iter().map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() }).collect()
-        }
+        Some(a) if !a.columns.is_empty() => a
+            .columns
+            .iter()
+            .map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() })
+            .collect(),
         // `UNNEST(arr) AS x` in BigQuery names the element after the alias.
         _ => return Relation { name, dataset: None, kind: RelationKind::Element(sources) },
     };
@@ -801,9 +868,13 @@ fn rename_columns(mut shape: Shape, alias: &TableAlias) -> Shape {
     if shape.columns.iter().any(OutputColumn::is_star) {
         // Positions are unknown behind a star: name the listed columns after all the
         // sources.
-        let sources: BTreeSet<ColumnRef> = shape.columns.iter().flat_map(|c| c.sources.clone()).collect();
-        shape.columns =
-            alias.columns.iter().map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() }).collect();
+        let sources: BTreeSet<ColumnRef> =
+            shape.columns.iter().flat_map(|c| c.sources.clone()).collect();
+        shape.columns = alias
+            .columns
+            .iter()
+            .map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() })
+            .collect();
         return shape;
     }
     for (column, new) in shape.columns.iter_mut().zip(&alias.columns) {
@@ -836,8 +907,11 @@ fn union_by_position(mut left: Shape, right: Shape) -> Shape {
 /// `SELECT f1, * FROM t`: `f1` is one of the columns `*` already carries from the same
 /// dataset; listing it twice would make `t.f1` look like a separate lineage path.
 fn dedup_star_covered(columns: Vec<OutputColumn>) -> Vec<OutputColumn> {
-    let starred: BTreeSet<Option<String>> =
-        columns.iter().filter(|c| c.is_star()).flat_map(|c| c.sources.iter().map(|s| s.dataset.clone())).collect();
+    let starred: BTreeSet<Option<String>> = columns
+        .iter()
+        .filter(|c| c.is_star())
+        .flat_map(|c| c.sources.iter().map(|s| s.dataset.clone()))
+        .collect();
     if starred.is_empty() {
         return columns;
     }
@@ -856,7 +930,19 @@ fn quote_dots(part: String) -> String {
     if part.contains('.') { format!("\"{part}\"") } else { part }
 }
 
-const FILE_FORMATS: &[&str] = &["parquet", "csv", "json", "orc", "delta", "text", "avro", "binaryfile", "iceberg", "hudi", "jdbc"];
+const FILE_FORMATS: &[&str] = &[
+    "parquet",
+    "csv",
+    "json",
+    "orc",
+    "delta",
+    "text",
+    "avro",
+    "binaryfile",
+    "iceberg",
+    "hudi",
+    "jdbc",
+];
 
 fn is_path(value: &str) -> bool {
     value.contains('/') || value.contains("://")
@@ -878,8 +964,22 @@ fn qualifier_key(name: &ObjectName) -> String {
 /// T-SQL's `FROM t (NOLOCK)`: table hints written like arguments of a table function.
 fn is_table_hints(args: &sqlparser::ast::TableFunctionArgs) -> bool {
     const HINTS: &[&str] = &[
-        "nolock", "readuncommitted", "readcommitted", "repeatableread", "serializable", "updlock", "holdlock",
-        "rowlock", "paglock", "tablock", "tablockx", "nowait", "readpast", "xlock", "snapshot", "noexpand",
+        "nolock",
+        "readuncommitted",
+        "readcommitted",
+        "repeatableread",
+        "serializable",
+        "updlock",
+        "holdlock",
+        "rowlock",
+        "paglock",
+        "tablock",
+        "tablockx",
+        "nowait",
+        "readpast",
+        "xlock",
+        "snapshot",
+        "noexpand",
     ];
     !args.args.is_empty()
         && args.args.iter().all(|a| {

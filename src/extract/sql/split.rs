@@ -161,16 +161,24 @@ mod tests {
     #[test]
     fn splits_at_top_level_semicolons_only() {
         assert_eq!(
-            texts("select ';' from a; -- x;\nselect \"a;b\" from b /* ; */;\n\n-- only a comment;\n"),
+            texts(
+                "select ';' from a; -- x;\nselect \"a;b\" from b /* ; */;\n\n-- only a comment;\n"
+            ),
             vec!["select ';' from a", "-- x;\nselect \"a;b\" from b /* ; */"]
         );
-        assert_eq!(texts("create function f() as $$ a; b $$; select 1"), vec!["create function f() as $$ a; b $$", "select 1"]);
+        assert_eq!(
+            texts("create function f() as $$ a; b $$; select 1"),
+            vec!["create function f() as $$ a; b $$", "select 1"]
+        );
         assert_eq!(texts("select $1; select 'it''s;'"), vec!["select $1", "select 'it''s;'"]);
     }
 
     #[test]
     fn words_skip_strings_and_comments() {
-        let w: Vec<&str> = words("select 'begin' -- end\n from t /* case */ begin").into_iter().map(|(_, w)| w).collect();
+        let w: Vec<&str> = words("select 'begin' -- end\n from t /* case */ begin")
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect();
         assert_eq!(w, vec!["select", "from", "t", "begin"]);
     }
 
