@@ -11,3 +11,8 @@ fn main() -> ExitCode {
         Err(error) => git_lineage::cli::report_error(&error),
     }
 }
+
+/// Lineage extraction allocates many small AST nodes and strings; mimalloc makes that about a
+/// fifth faster than the system allocator (bench: `git-lineage debug throughput`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

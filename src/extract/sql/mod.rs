@@ -152,7 +152,7 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 diagnostics.extend(inner_diagnostics.into_iter().map(|d| d.shifted(body_line - 1)));
             }
             Parsed::Failed(error) => {
-                let (line, column) = error_position(&error, chunk_line);
+                let (line, column) = error_position(&error, chunk_line, code_line);
                 diagnostics.push(Diagnostic::error(
                     line,
                     column,
@@ -304,7 +304,8 @@ fn error_message(error: &ParserError) -> String {
 }
 
 /// sqlparser puts the position in the message: `… at Line: 3, Column: 10`.
-fn error_position(error: &ParserError, first_line: usize) -> (usize, usize) {
+/// Without one (an error at the end of input), the statement's first line.
+fn error_position(error: &ParserError, first_line: usize, code_line: usize) -> (usize, usize) {
     let text = error.to_string();
     let number_after = |key: &str| -> Option<usize> {
         let at = text.find(key)? + key.len();
@@ -312,7 +313,7 @@ fn error_position(error: &ParserError, first_line: usize) -> (usize, usize) {
     };
     match (number_after("Line: "), number_after("Column: ")) {
         (Some(line), Some(column)) if line > 0 => (first_line + line - 1, column),
-        _ => (first_line, 1),
+        _ => (code_line, 1),
     }
 }
 
@@ -1119,5 +1120,63 @@ fn dml_body(query: &Query) -> Option<&Statement> {
     match query.body.as_ref() {
         SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => Some(s),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lineage(sql: &str, dialect: Dialect) -> Vec<StatementLineage> {
+        let options = SqlOptions { dialect, ..SqlOptions::default() };
+        analyze(sql, &options).0
+    }
+
+    fn edges(s: &StatementLineage) -> Vec<(String, String)> {
+        s.columns.iter().map(|(c, t)| (c.render(), t.clone())).collect()
+    }
+
+    #[test]
+    fn use_qualifies_later_statements_and_created_tables_expand_stars() {
+        let out = lineage("USE s; CREATE TABLE a (x INT, y INT); INSERT INTO b SELECT * FROM a;", Dialect::Generic);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].writes.iter().collect::<Vec<_>>(), ["s.b"]);
+        assert_eq!(
+            edges(&out[1]),
+            [("s.a.x".to_string(), "s.b.x".to_string()), ("s.a.y".to_string(), "s.b.y".to_string())]
+        );
+    }
+
+    #[test]
+    fn with_before_insert_sees_its_ctes() {
+        let out = lineage("WITH c AS (SELECT id AS k FROM src) INSERT INTO dst SELECT k FROM c", Dialect::Generic);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, Kind::Insert);
+        assert_eq!(out[0].reads.iter().collect::<Vec<_>>(), ["src"]);
+        assert_eq!(edges(&out[0]), [("src.id".to_string(), "dst.k".to_string())]);
+    }
+
+    #[test]
+    fn a_procedure_no_parser_accepts_is_analyzed_by_its_body() {
+        let sql = "CREATE PROCEDURE p.load()\nBEGIN\n  INSERT INTO t2 SELECT a FROM t1;\n  INSERT INTO t3 SELECT a FROM t2;\nEND";
+        let out = lineage(sql, Dialect::BigQuery);
+        assert_eq!(out.iter().map(|s| s.line).collect::<Vec<_>>(), [3, 4]);
+        assert!(out.iter().all(|s| s.procedure.as_deref() == Some("p.load")));
+    }
+
+    #[test]
+    fn statements_keep_their_own_lines_and_errors_are_located() {
+        let (out, diagnostics) = analyze("-- c\nSELECT a FROM t;\n\nSELECT a FROM ((;\nSELECT b FROM u", &SqlOptions::default());
+        assert_eq!(out.iter().map(|s| s.line).collect::<Vec<_>>(), [2, 5]);
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].line, 4);
+    }
+
+    #[test]
+    fn block_depth_counts_begin_case_and_end() {
+        assert_eq!(block_depth("CREATE PROCEDURE p() BEGIN SELECT CASE WHEN a THEN 1 END FROM t"), 1);
+        assert_eq!(block_depth("BEGIN TRANSACTION"), 0);
+        assert_eq!(block_depth("IF x THEN SELECT 1; END IF"), 0);
+        assert_eq!(procedure_name("CREATE OR REPLACE PROCEDURE Db.Load_All(x INT) AS"), Some("db.load_all".into()));
     }
 }
