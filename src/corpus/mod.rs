@@ -138,7 +138,7 @@ pub fn predict(case: &Case) -> Prediction {
 
 /// Convert a fragment to sqllineage's view of it. sqllineage takes a stored procedure as one
 /// statement; within one statement a table both read and written is a source and a target
-/// (a self-loop), across statements it is an intermediate.
+/// (a self-loop), across statements it is an intermediate, unless a SELECT reads it.
 pub fn to_sqllineage(id: &str, fragment: &Fragment) -> Prediction {
     let counted: Vec<_> = fragment
         .transformations
@@ -179,7 +179,13 @@ pub fn to_sqllineage(id: &str, fragment: &Fragment) -> Prediction {
     }
     let read: BTreeSet<&String> = statements.iter().flat_map(|s| s.0.iter().copied()).collect();
     let written: BTreeSet<&String> = statements.iter().flat_map(|s| s.1.iter().copied()).collect();
-    let sources = read.iter().filter(|d| !has_in.contains(*d) || selfloop.contains(*d));
+    // A table a statement only reads (a SELECT) stays a source even when an earlier
+    // statement wrote it: sqllineage marks it "source only".
+    let source_only: BTreeSet<&String> =
+        statements.iter().filter(|(_, writes)| writes.is_empty()).flat_map(|(reads, _)| reads.iter().copied()).collect();
+    let sources = read
+        .iter()
+        .filter(|d| !has_in.contains(*d) || selfloop.contains(*d) || source_only.contains(*d));
     let targets = written.iter().filter(|d| !has_out.contains(*d) || selfloop.contains(*d));
     let datasets: BTreeSet<&String> = read.union(&written).copied().collect();
     let mut edges = BTreeSet::new();

@@ -331,8 +331,20 @@ fn recover(
         Some(schema) if !name.contains('.') => format!("{schema}.{name}"),
         _ => name.to_string(),
     };
-    let mut lineage = StatementLineage::new(Kind::Unparsed, code_line);
+    // The statement's first word still says what it does to the tables it names.
+    let first_word = split::words(chunk).first().map(|(_, w)| w.to_ascii_lowercase());
+    let kind = match first_word.as_deref() {
+        Some("delete") => Kind::Delete,
+        Some("truncate") => Kind::Truncate,
+        Some("drop") => Kind::Drop,
+        _ => Kind::Unparsed,
+    };
+    let mut lineage = StatementLineage::new(kind, code_line);
     lineage.confidence = Confidence::Partial;
+    if matches!(kind, Kind::Truncate | Kind::Drop) {
+        lineage.drops = recovery.writes.iter().chain(&recovery.reads).map(|r| qualify(&r.name)).collect();
+        return Some(lineage);
+    }
     lineage.writes = recovery.writes.iter().map(|r| qualify(&r.name)).collect();
     lineage.reads = recovery
         .reads
