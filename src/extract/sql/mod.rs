@@ -192,7 +192,10 @@ fn parse_chunks<'t>(
     dialect: Dialect,
 ) -> (Parsed<'t>, usize) {
     let Some(first) = chunks.first() else { return (Parsed::Statements(Vec::new()), 0) };
-    if block_depth(first.text) > 0 {
+    // Only BEGIN opens a block that spans statements; most chunks have none, and a byte
+    // search is cheaper than the word scan.
+    let has_begin = first.text.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"begin"));
+    if has_begin && block_depth(first.text) > 0 {
         let mut depth = 0;
         let mut last = chunks.len().min(MAX_BLOCK_CHUNKS) - 1;
         for (k, chunk) in chunks.iter().enumerate().take(MAX_BLOCK_CHUNKS) {
@@ -1182,6 +1185,16 @@ mod tests {
         assert_eq!(out.iter().map(|s| s.line).collect::<Vec<_>>(), [2, 5]);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].line, 4);
+    }
+
+    #[test]
+    fn a_procedure_block_ends_at_its_end() {
+        let sql = "CREATE PROCEDURE p() BEGIN\n INSERT INTO a SELECT x FROM b;\nEND;\nINSERT INTO c SELECT y FROM d;";
+        let out = lineage(sql, Dialect::BigQuery);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].procedure.as_deref(), Some("p"));
+        assert_eq!(out[1].procedure, None);
+        assert_eq!(out[1].line, 4);
     }
 
     #[test]
