@@ -181,8 +181,11 @@ pub fn to_sqllineage(id: &str, fragment: &Fragment) -> Prediction {
     let written: BTreeSet<&String> = statements.iter().flat_map(|s| s.1.iter().copied()).collect();
     // A table a statement only reads (a SELECT) stays a source even when an earlier
     // statement wrote it: sqllineage marks it "source only".
-    let source_only: BTreeSet<&String> =
-        statements.iter().filter(|(_, writes)| writes.is_empty()).flat_map(|(reads, _)| reads.iter().copied()).collect();
+    let source_only: BTreeSet<&String> = statements
+        .iter()
+        .filter(|(_, writes)| writes.is_empty())
+        .flat_map(|(reads, _)| reads.iter().copied())
+        .collect();
     let sources = read
         .iter()
         .filter(|d| !has_in.contains(*d) || selfloop.contains(*d) || source_only.contains(*d));

@@ -30,17 +30,15 @@
 //! statement end), texts over [`MAX_PARSE_BYTES`] or nesting parentheses deeper than
 //! [`MAX_PAREN_DEPTH`] skip tree-sitter for the linear token scan, and tree-sitter's parse is
 //! cancelled by its progress callback, falling back to the scan, after a budget of parser
-//! operations proportional to the input or after [`PARSE_DEADLINE`]. The operation budget is
-//! deterministic; the deadline is not (it depends on the machine), but it is only a safety
-//! net: measured tree-sitter error recovery costs up to 20 ms per KiB on texts like
-//! `x. x. x. ...` while real SQL, even broken, parses at about 1 ms per KiB, so a real text
-//! reaches the deadline nowhere near [`MAX_PARSE_BYTES`]. Tree walks use `TreeCursor` /
+//! operations proportional to the input. There is no wall-clock deadline: output must not
+//! depend on the machine's speed (snapshots are byte-identical). Instead [`MAX_PARSE_BYTES`]
+//! is low enough that the worst measured error recovery (about 20 ms per KiB on texts like
+//! `x. x. x. ...`; real SQL, even broken, parses at about 1 ms per KiB) stays a few seconds. Tree walks use `TreeCursor` /
 //! `QueryCursor`, never Rust recursion.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::ops::{ControlFlow, Range};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use tree_sitter::{
     Language, Node, ParseOptions, ParseState, Parser, Query, QueryCursor, StreamingIterator, Tree,
@@ -58,10 +56,7 @@ pub const MAX_INPUT_BYTES: usize = crate::extract::MAX_FILE_BYTES;
 
 /// Texts longer than this are not given to tree-sitter (its error recovery can cost seconds
 /// and hundreds of MB per MB of pathological input); the token scan handles them.
-pub const MAX_PARSE_BYTES: usize = 1024 * 1024;
-
-/// Wall time after which a parse is abandoned for the token scan.
-pub const PARSE_DEADLINE: Duration = Duration::from_secs(3);
+pub const MAX_PARSE_BYTES: usize = 256 * 1024;
 
 /// Texts nesting parentheses deeper than this are not given to tree-sitter: no real query does,
 /// and unbalanced nesting is the grammar's most expensive error recovery.
@@ -111,7 +106,7 @@ struct Limits {
     input_bytes: usize,
     parse_bytes: usize,
     paren_depth: usize,
-    parse_deadline: Duration,
+    callbacks_per_kib: usize,
 }
 
 impl Default for Limits {
@@ -120,7 +115,7 @@ impl Default for Limits {
             input_bytes: MAX_INPUT_BYTES,
             parse_bytes: MAX_PARSE_BYTES,
             paren_depth: MAX_PAREN_DEPTH,
-            parse_deadline: PARSE_DEADLINE,
+            callbacks_per_kib: PARSE_CALLBACKS_PER_KIB,
         }
     }
 }
@@ -131,7 +126,7 @@ fn recover_with(text: &str, limits: &Limits) -> Recovery {
     let mut found = Found::default();
     let tree = if text.len() <= limits.parse_bytes && prepared.max_paren_depth <= limits.paren_depth
     {
-        parse(&prepared.masked, limits.parse_deadline)
+        parse(&prepared.masked, limits.callbacks_per_kib)
     } else {
         None
     };
@@ -688,20 +683,19 @@ fn relations() -> &'static Relations {
     })
 }
 
-/// The syntax tree of `text`, or `None` when the operation budget or the time ran out.
-fn parse(text: &str, deadline: Duration) -> Option<Tree> {
+/// The syntax tree of `text`, or `None` when the operation budget ran out.
+fn parse(text: &str, callbacks_per_kib: usize) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&language()).ok()?;
-    let budget = PARSE_CALLBACKS_BASE + text.len() / 1024 * PARSE_CALLBACKS_PER_KIB;
+    let budget = if callbacks_per_kib == 0 {
+        0
+    } else {
+        PARSE_CALLBACKS_BASE + text.len() / 1024 * callbacks_per_kib
+    };
     let mut callbacks = 0usize;
-    let started = Instant::now();
     let mut progress = |_: &ParseState| {
         callbacks += 1;
-        if callbacks > budget || started.elapsed() > deadline {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+        if callbacks > budget { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     };
     let bytes = text.as_bytes();
     parser.parse_with_options(
@@ -1196,7 +1190,8 @@ mod tests {
     #[track_caller]
     fn check_parsed(sql: &str, reads: &[&str], writes: &[&str]) {
         let prepared = prepare(sql);
-        let tree = parse(&prepared.masked, PARSE_DEADLINE).expect("a short text parses in time");
+        let tree = parse(&prepared.masked, PARSE_CALLBACKS_PER_KIB)
+            .expect("a short text parses within budget");
         assert!(!tree.root_node().has_error(), "{sql:?} parses as {}", tree.root_node().to_sexp());
         check(sql, reads, writes);
     }
@@ -1530,8 +1525,8 @@ mod tests {
     }
 
     #[test]
-    fn a_parse_out_of_time_falls_back_to_the_scan() {
-        let limits = Limits { parse_deadline: Duration::ZERO, ..Limits::default() };
+    fn a_parse_over_budget_falls_back_to_the_scan() {
+        let limits = Limits { callbacks_per_kib: 0, ..Limits::default() };
         let sql = "with c as (select * from a) insert into t select * from c join b on 1=1";
         let recovery = recover_with(&sql.repeat(200), &limits);
         assert_eq!(names(&recovery.reads), ["a", "b"]);

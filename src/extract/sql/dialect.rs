@@ -121,9 +121,7 @@ impl Dialect {
     /// relative costs a parse on each statement that fails.
     pub fn relatives(self) -> &'static [Dialect] {
         match self {
-            Dialect::Generic | Dialect::Ansi => {
-                &[Dialect::Generic, Dialect::Hive]
-            }
+            Dialect::Generic | Dialect::Ansi => &[Dialect::Generic, Dialect::Hive],
             Dialect::Hive | Dialect::Spark | Dialect::Databricks => {
                 &[Dialect::Databricks, Dialect::Hive, Dialect::Generic]
             }

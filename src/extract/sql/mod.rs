@@ -152,7 +152,10 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 diagnostics.extend(inner_diagnostics.into_iter().map(|d| d.shifted(body_line - 1)));
             }
             Parsed::Failed(error) => {
-                let (line, column) = error_position(&error, chunk_line, code_line);
+                // An error at the end of input carries no position: it is where the code ends.
+                let end = chunk.start + chunk.text.trim_end().len();
+                let end_position = file_lines.position(text, end);
+                let (line, column) = error_position(&error, chunk_line, end_position);
                 diagnostics.push(Diagnostic::error(
                     line,
                     column,
@@ -307,8 +310,8 @@ fn error_message(error: &ParserError) -> String {
 }
 
 /// sqlparser puts the position in the message: `… at Line: 3, Column: 10`.
-/// Without one (an error at the end of input), the statement's first line.
-fn error_position(error: &ParserError, first_line: usize, code_line: usize) -> (usize, usize) {
+/// Without one (an error at the end of input), the end of the statement.
+fn error_position(error: &ParserError, first_line: usize, end: (usize, usize)) -> (usize, usize) {
     let text = error.to_string();
     let number_after = |key: &str| -> Option<usize> {
         let at = text.find(key)? + key.len();
@@ -316,7 +319,7 @@ fn error_position(error: &ParserError, first_line: usize, code_line: usize) -> (
     };
     match (number_after("Line: "), number_after("Column: ")) {
         (Some(line), Some(column)) if line > 0 => (first_line + line - 1, column),
-        _ => (code_line, 1),
+        _ => end,
     }
 }
 
@@ -345,7 +348,8 @@ fn recover(
     let mut lineage = StatementLineage::new(kind, code_line);
     lineage.confidence = Confidence::Partial;
     if matches!(kind, Kind::Truncate | Kind::Drop) {
-        lineage.drops = recovery.writes.iter().chain(&recovery.reads).map(|r| qualify(&r.name)).collect();
+        lineage.drops =
+            recovery.writes.iter().chain(&recovery.reads).map(|r| qualify(&r.name)).collect();
         return Some(lineage);
     }
     lineage.writes = recovery.writes.iter().map(|r| qualify(&r.name)).collect();
@@ -1153,18 +1157,27 @@ mod tests {
 
     #[test]
     fn use_qualifies_later_statements_and_created_tables_expand_stars() {
-        let out = lineage("USE s; CREATE TABLE a (x INT, y INT); INSERT INTO b SELECT * FROM a;", Dialect::Generic);
+        let out = lineage(
+            "USE s; CREATE TABLE a (x INT, y INT); INSERT INTO b SELECT * FROM a;",
+            Dialect::Generic,
+        );
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].writes.iter().collect::<Vec<_>>(), ["s.b"]);
         assert_eq!(
             edges(&out[1]),
-            [("s.a.x".to_string(), "s.b.x".to_string()), ("s.a.y".to_string(), "s.b.y".to_string())]
+            [
+                ("s.a.x".to_string(), "s.b.x".to_string()),
+                ("s.a.y".to_string(), "s.b.y".to_string())
+            ]
         );
     }
 
     #[test]
     fn with_before_insert_sees_its_ctes() {
-        let out = lineage("WITH c AS (SELECT id AS k FROM src) INSERT INTO dst SELECT k FROM c", Dialect::Generic);
+        let out = lineage(
+            "WITH c AS (SELECT id AS k FROM src) INSERT INTO dst SELECT k FROM c",
+            Dialect::Generic,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, Kind::Insert);
         assert_eq!(out[0].reads.iter().collect::<Vec<_>>(), ["src"]);
@@ -1181,7 +1194,10 @@ mod tests {
 
     #[test]
     fn statements_keep_their_own_lines_and_errors_are_located() {
-        let (out, diagnostics) = analyze("-- c\nSELECT a FROM t;\n\nSELECT a FROM ((;\nSELECT b FROM u", &SqlOptions::default());
+        let (out, diagnostics) = analyze(
+            "-- c\nSELECT a FROM t;\n\nSELECT a FROM ((;\nSELECT b FROM u",
+            &SqlOptions::default(),
+        );
         assert_eq!(out.iter().map(|s| s.line).collect::<Vec<_>>(), [2, 5]);
         assert_eq!(diagnostics.len(), 1);
         assert_eq!(diagnostics[0].line, 4);
@@ -1199,9 +1215,15 @@ mod tests {
 
     #[test]
     fn block_depth_counts_begin_case_and_end() {
-        assert_eq!(block_depth("CREATE PROCEDURE p() BEGIN SELECT CASE WHEN a THEN 1 END FROM t"), 1);
+        assert_eq!(
+            block_depth("CREATE PROCEDURE p() BEGIN SELECT CASE WHEN a THEN 1 END FROM t"),
+            1
+        );
         assert_eq!(block_depth("BEGIN TRANSACTION"), 0);
         assert_eq!(block_depth("IF x THEN SELECT 1; END IF"), 0);
-        assert_eq!(procedure_name("CREATE OR REPLACE PROCEDURE Db.Load_All(x INT) AS"), Some("db.load_all".into()));
+        assert_eq!(
+            procedure_name("CREATE OR REPLACE PROCEDURE Db.Load_All(x INT) AS"),
+            Some("db.load_all".into())
+        );
     }
 }
