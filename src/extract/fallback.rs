@@ -138,7 +138,11 @@ fn recover_with(text: &str, limits: &Limits) -> Recovery {
         None => std::iter::once(0..text.len()).collect(),
     };
     if !error_regions.is_empty() {
-        Scanner::new(text, &prepared, &error_regions, &mut found).run();
+        // The grammar's error recovery can swallow a clause into a wrong but valid-looking
+        // node outside the ERROR (`select a, from t` reads `from t` as a column and alias),
+        // so once the tree has an error the scan reads the whole text.
+        let whole: Vec<Range<usize>> = std::iter::once(0..text.len()).collect();
+        Scanner::new(text, &prepared, &whole, &mut found).run();
     }
     found.finish(text)
 }
@@ -1560,5 +1564,12 @@ mod tests {
         let recovery = recover(&text);
         assert_eq!(names(&recovery.reads), ["a", "b"]);
         assert_eq!(names(&recovery.writes), ["out"]);
+    }
+
+    #[test]
+    fn a_clause_swallowed_by_error_recovery_is_still_read() {
+        let recovery = recover("INSERT INTO reports.daily SELECT day, FROM events WHERE");
+        assert_eq!(names(&recovery.reads), ["events"]);
+        assert_eq!(names(&recovery.writes), ["reports.daily"]);
     }
 }
