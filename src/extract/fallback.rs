@@ -689,8 +689,23 @@ fn relations() -> &'static Relations {
 
 /// The syntax tree of `text`, or `None` when the operation budget ran out.
 fn parse(text: &str, callbacks_per_kib: usize) -> Option<Tree> {
-    let mut parser = Parser::new();
-    parser.set_language(&language()).ok()?;
+    thread_local! {
+        // One parser per thread: setting one up costs as much as parsing a short statement.
+        static PARSER: std::cell::RefCell<Option<Parser>> = const { std::cell::RefCell::new(None) };
+    }
+    PARSER.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser.set_language(&language()).ok()?;
+            *slot = Some(parser);
+        }
+        let parser = slot.as_mut()?;
+        parse_with(parser, text, callbacks_per_kib)
+    })
+}
+
+fn parse_with(parser: &mut Parser, text: &str, callbacks_per_kib: usize) -> Option<Tree> {
     let budget = if callbacks_per_kib == 0 {
         0
     } else {

@@ -2,8 +2,9 @@
 //! flat pass with sqlparser's `Visitor` (STYLE rule 7: visitors for flat collection; scope
 //! resolution happens in `scope.rs`).
 //!
-//! Nested queries are collected, not entered: their columns live in their own scope, which the
-//! scope walker resolves with this expression's scope as the outer one (correlation).
+//! Nested queries are handed to the caller as they are met, not entered: their columns live in
+//! their own scope, which the scope walker resolves with this expression's scope as the outer
+//! one (correlation). Handing them over during the visit avoids cloning them.
 
 use std::ops::ControlFlow;
 
@@ -28,19 +29,26 @@ pub struct References {
     /// `count(*)`-like arguments: the expression depends on whole rows of every relation in
     /// scope (`None`) or of one qualified relation (`Some(name parts)`).
     pub stars: Vec<Option<Vec<Ident>>>,
-    pub nested: Vec<(Query, NestedUse)>,
 }
 
-/// Collect the references of one expression.
-pub fn references(expr: &Expr) -> References {
-    let mut collector = Collector::default();
+/// Collect the references of one expression; `nested` is called with each nested query and
+/// how it is used.
+pub fn references(expr: &Expr, nested: &mut dyn FnMut(&Query, NestedUse)) -> References {
+    let mut collector = Collector {
+        refs: References::default(),
+        nested,
+        query_depth: 0,
+        pending_use: None,
+        lambda_params: Vec::new(),
+        skip: Vec::new(),
+    };
     let _ = expr.visit(&mut collector);
     collector.refs
 }
 
-#[derive(Default)]
-struct Collector {
+struct Collector<'n> {
     refs: References,
+    nested: &'n mut dyn FnMut(&Query, NestedUse),
     /// How deep inside nested queries the visit is: references there belong to them.
     query_depth: usize,
     pending_use: Option<NestedUse>,
@@ -104,13 +112,13 @@ fn address(expr: &Expr) -> usize {
     std::ptr::from_ref(expr) as usize
 }
 
-impl Visitor for Collector {
+impl Visitor for Collector<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         if self.query_depth == 0 {
             let nested_use = self.pending_use.take().unwrap_or(NestedUse::Value);
-            self.refs.nested.push((query.clone(), nested_use));
+            (self.nested)(query, nested_use);
         }
         self.query_depth += 1;
         ControlFlow::Continue(())
@@ -202,7 +210,7 @@ impl Visitor for Collector {
     }
 }
 
-impl Collector {
+impl Collector<'_> {
     fn is_lambda_param(&self, ident: &Ident) -> bool {
         ident.quote_style.is_none() && self.lambda_params.contains(&ident.value.to_lowercase())
     }

@@ -657,10 +657,16 @@ impl<'a> Walker<'a> {
     /// The base columns an expression's value is computed from. Nested queries are walked
     /// (what they read is read); the value of a scalar subquery comes from its output column.
     pub fn expr_sources(&mut self, expr: &Expr, scope: &Scope<'_>) -> BTreeSet<ColumnRef> {
-        let refs = references(expr);
         let mut sources = BTreeSet::new();
+        let refs = references(expr, &mut |query, nested_use| {
+            let shape = self.query(query, Some(scope));
+            if nested_use == NestedUse::Value {
+                sources.extend(shape.columns.into_iter().flat_map(|c| c.sources));
+            }
+        });
         for parts in &refs.columns {
-            sources.extend(self.resolve(parts, scope, expr));
+            let found = self.resolve(parts, scope, expr);
+            sources.extend(found);
         }
         for star in &refs.stars {
             match star {
@@ -677,21 +683,14 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        for (query, nested_use) in &refs.nested {
-            let shape = self.query(query, Some(scope));
-            if *nested_use == NestedUse::Value {
-                sources.extend(shape.columns.into_iter().flat_map(|c| c.sources));
-            }
-        }
         sources
     }
 
     /// Walk an expression only for the datasets its subqueries read.
     pub fn walk_for_reads(&mut self, expr: &Expr, scope: &Scope<'_>) {
-        let refs = references(expr);
-        for (query, _) in &refs.nested {
+        references(expr, &mut |query, _| {
             self.query(query, Some(scope));
-        }
+        });
     }
 
     /// Resolve a column reference in a scope chain.
