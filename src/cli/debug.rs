@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
 
-use super::ExitStatus;
+use super::{ExitStatus, workers};
 use crate::corpus::{self, Prediction, Report};
 use crate::extract::{Settings, extract};
 
@@ -34,7 +34,8 @@ pub enum DebugCommand {
         #[arg(long)]
         filter: Option<String>,
     },
-    /// Statements per second over SQL files (parse + table and column lineage, in process).
+    /// Statements per second over SQL files (parse + table and column lineage, in process),
+    /// on one thread and on every core.
     Throughput {
         files: Vec<PathBuf>,
         /// Repeat for at least this many seconds.
@@ -66,15 +67,12 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
             if let Some(f) = &filter {
                 cases.retain(|c| c.id.contains(f.as_str()));
             }
-            let ours: BTreeMap<String, Prediction> = run_big_stack(
-                move |cases: Vec<corpus::Case>| {
-                    let predictions =
-                        cases.iter().map(|c| (c.id.clone(), corpus::predict(c))).collect();
-                    (cases, predictions)
-                },
-                cases.clone(),
-            )?
-            .1;
+            let ours: BTreeMap<String, Prediction> =
+                workers::map(&cases, workers::default_jobs(), |c| {
+                    (c.id.clone(), corpus::predict(c))
+                })?
+                .into_iter()
+                .collect();
             let mut reports: Vec<(String, Report)> =
                 vec![("git-lineage".into(), corpus::score(&cases, &ours))];
             for (name, file) in &peer {
@@ -96,18 +94,6 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
         }
         DebugCommand::Throughput { files, seconds } => throughput(&files, seconds),
     }
-}
-
-fn run_big_stack<T: Send + 'static, R: Send + 'static>(
-    f: impl FnOnce(T) -> R + Send + 'static,
-    input: T,
-) -> anyhow::Result<R> {
-    std::thread::Builder::new()
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || f(input))
-        .context("starting a worker thread")?
-        .join()
-        .map_err(|_| anyhow::anyhow!("the worker thread panicked"))
 }
 
 fn print_json(reports: &[(String, Report)]) -> anyhow::Result<()> {
@@ -172,35 +158,44 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
             std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         ));
     }
-    let result = run_big_stack(
-        move |texts: Vec<(String, Vec<u8>)>| {
-            let settings = Settings::default();
-            let statements: usize = texts
-                .iter()
-                .map(|(_, b)| crate::extract::sql::split::split(&String::from_utf8_lossy(b)).len())
-                .sum();
-            let budget = Duration::from_secs_f64(seconds);
-            let start = Instant::now();
-            let mut passes = 0usize;
-            let mut edges = 0usize;
-            while passes == 0 || start.elapsed() < budget {
-                for (path, bytes) in &texts {
-                    let fragment = extract(path, bytes, &settings);
-                    edges +=
-                        fragment.transformations.iter().map(|t| t.columns.len()).sum::<usize>();
-                }
-                passes += 1;
+    let statements: usize = texts
+        .iter()
+        .map(|(_, b)| crate::extract::sql::split::split(&String::from_utf8_lossy(b)).len())
+        .sum();
+    let budget = Duration::from_secs_f64(seconds);
+    // One pass over every file, repeated until the budget is spent: statements done, and
+    // column edges found per pass (a check that lineage really was computed).
+    let run = |_: &usize| {
+        let settings = Settings::default();
+        let start = Instant::now();
+        let (mut passes, mut edges) = (0usize, 0usize);
+        while passes == 0 || start.elapsed() < budget {
+            for (path, bytes) in &texts {
+                let fragment = extract(path, bytes, &settings);
+                edges += fragment.transformations.iter().map(|t| t.columns.len()).sum::<usize>();
             }
-            (statements * passes, start.elapsed().as_secs_f64(), edges / passes.max(1))
-        },
-        texts,
-    )?;
-    let (statements, elapsed, edges) = result;
+            passes += 1;
+        }
+        (passes, start.elapsed().as_secs_f64(), edges / passes)
+    };
+    let single = workers::map(&[0], 1, run)?;
+    let cores = workers::default_jobs();
+    let all: Vec<usize> = (0..cores).collect();
+    let parallel = workers::map(&all, cores, run)?;
     #[allow(clippy::cast_precision_loss)]
-    let rate = statements as f64 / elapsed;
+    let rate = |passes: usize, secs: f64| (statements * passes) as f64 / secs;
+    let (passes, secs, edges) = single[0];
+    let parallel_rate: f64 = parallel.iter().map(|(p, s, _)| rate(*p, *s)).sum();
     println!(
         "{}",
-        serde_json::json!({"statements": statements, "seconds": elapsed, "statements_per_second": rate, "column_edges_per_pass": edges})
+        serde_json::json!({
+            "statements": statements * passes,
+            "seconds": secs,
+            "statements_per_second": rate(passes, secs),
+            "cores": cores,
+            "statements_per_second_all_cores": parallel_rate,
+            "column_edges_per_pass": edges,
+        })
     );
     Ok(ExitStatus::Success)
 }

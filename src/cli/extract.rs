@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use super::ExitStatus;
+use super::{ExitStatus, workers};
 use crate::config::{Config, Overrides, load_schema};
 use crate::diagnostic::Severity;
 use crate::extract::sql::Dialect;
@@ -31,6 +31,9 @@ pub struct ExtractArgs {
     default_schema: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Files analyzed at once (default: one per core).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -89,25 +92,17 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    // Deeply nested SQL recurses in the parser (bounded by its limit) and in our walk: give
-    // the work a stack that no legal input can exhaust.
-    let fragments = std::thread::Builder::new()
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || {
-            inputs
-                .into_iter()
-                .map(|input| {
-                    let settings = config.settings_for(&input.path, dialect_flag);
-                    match input.bytes.map_or_else(|| std::fs::read(&input.path), Ok) {
-                        Ok(bytes) => extract(&input.display, &bytes, &settings),
-                        Err(e) => unreadable(&input.display, &e),
-                    }
-                })
-                .collect::<Vec<Fragment>>()
-        })
-        .context("starting the extraction thread")?
-        .join()
-        .map_err(|_| anyhow::anyhow!("the extraction thread panicked"))?;
+    let fragments =
+        workers::map(&inputs, args.jobs.unwrap_or_else(workers::default_jobs), |input| {
+            let settings = config.settings_for(&input.path, dialect_flag);
+            match &input.bytes {
+                Some(bytes) => extract(&input.display, bytes, &settings),
+                None => match std::fs::read(&input.path) {
+                    Ok(bytes) => extract(&input.display, &bytes, &settings),
+                    Err(e) => unreadable(&input.display, &e),
+                },
+            }
+        })?;
 
     let mut stdout = std::io::stdout().lock();
     match args.format {

@@ -2,6 +2,7 @@
 
 mod debug;
 mod extract;
+mod workers;
 
 use std::process::ExitCode;
 

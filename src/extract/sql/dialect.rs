@@ -121,7 +121,9 @@ impl Dialect {
     /// relative costs a parse on each statement that fails.
     pub fn relatives(self) -> &'static [Dialect] {
         match self {
-            Dialect::Generic | Dialect::Ansi => &[Dialect::Generic, Dialect::Hive],
+            // sqlparser's generic parser accepts most dialects' syntax; retrying others rarely helps.
+            Dialect::Generic => &[],
+            Dialect::Ansi => &[Dialect::Generic],
             Dialect::Hive | Dialect::Spark | Dialect::Databricks => {
                 &[Dialect::Databricks, Dialect::Hive, Dialect::Generic]
             }
