@@ -118,3 +118,24 @@ fn usage_errors_exit_2() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("unknown SQL dialect `nope`"), "{}", out.stderr);
 }
+
+#[test]
+fn columns_created_in_one_file_expand_stars_in_another() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a_view.sql"),
+        "CREATE VIEW v AS SELECT id, amount * 100 AS cents FROM raw.t",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b_out.sql"), "INSERT INTO out SELECT * FROM v").unwrap();
+    std::fs::write(dir.path().join("c_chain.sql"), "CREATE TABLE w AS SELECT * FROM out").unwrap();
+    let out = run_in(dir.path(), &["extract", "."], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json = out.json();
+    assert_eq!(
+        json["files"][1]["transformations"][0]["columns"],
+        serde_json::json!([{"source": "v.cents", "target": "out.cents"}, {"source": "v.id", "target": "out.id"}])
+    );
+    // Two steps down the chain: `out` has no declared columns, but an INSERT of known ones.
+    assert_eq!(json["files"][2]["transformations"][0]["columns"][0]["source"], "out.*");
+}

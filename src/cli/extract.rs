@@ -10,7 +10,8 @@ use super::{ExitStatus, workers};
 use crate::config::{Config, Overrides, load_schema};
 use crate::diagnostic::Severity;
 use crate::extract::sql::Dialect;
-use crate::extract::{Fragment, extract};
+use crate::extract::{Catalog, Fragment, extract};
+use crate::graph;
 use crate::report;
 
 #[derive(Debug, Args)]
@@ -45,6 +46,10 @@ enum Format {
 fn parse_dialect(name: &str) -> Result<Dialect, String> {
     name.parse::<Dialect>().map_err(|e| e.to_string())
 }
+
+/// How many times the files are re-analyzed with the columns other files create: the length
+/// of the longest chain of `SELECT *` models that gets fully expanded.
+const MAX_SCHEMA_ROUNDS: usize = 8;
 
 /// Folders that hold generated or vendored SQL, not the project's own.
 const SKIPPED_DIRS: &[&str] = &["node_modules", "dbt_packages", "dbt_modules", "target", "logs"];
@@ -92,17 +97,49 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    let fragments =
-        workers::map(&inputs, args.jobs.unwrap_or_else(workers::default_jobs), |input| {
-            let settings = config.settings_for(&input.path, dialect_flag);
-            match &input.bytes {
-                Some(bytes) => extract(&input.display, bytes, &settings),
-                None => match std::fs::read(&input.path) {
-                    Ok(bytes) => extract(&input.display, &bytes, &settings),
-                    Err(e) => unreadable(&input.display, &e),
-                },
-            }
-        })?;
+    let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
+    let extract_one = |input: &Input, inferred: &Catalog| {
+        let mut settings = config.settings_for(&input.path, dialect_flag);
+        if !inferred.is_empty() {
+            // What the user declared wins over what other files suggest.
+            let mut catalog = inferred.clone();
+            catalog.extend(&settings.catalog);
+            settings.catalog = catalog;
+        }
+        match &input.bytes {
+            Some(bytes) => extract(&input.display, bytes, &settings),
+            None => match std::fs::read(&input.path) {
+                Ok(bytes) => extract(&input.display, &bytes, &settings),
+                Err(e) => unreadable(&input.display, &e),
+            },
+        }
+    };
+    let mut inferred = Catalog::new();
+    let mut fragments = workers::map(&inputs, jobs, |input| extract_one(input, &inferred))?;
+    // Files read what other files create: once the created datasets' columns are known, the
+    // files that read them are analyzed again so that their `SELECT *` expands. Each round
+    // reaches one step further down a chain of models.
+    for _ in 0..MAX_SCHEMA_ROUNDS {
+        let next = graph::infer_catalog(&fragments, config.catalog());
+        let changed = next.changed(&inferred);
+        if changed.is_empty() {
+            break;
+        }
+        inferred = next;
+        let again: Vec<usize> = (0..fragments.len())
+            .filter(|&i| {
+                fragments[i]
+                    .transformations
+                    .iter()
+                    .flat_map(|t| &t.reads)
+                    .any(|r| changed.contains(r))
+            })
+            .collect();
+        let redone = workers::map(&again, jobs, |&i| extract_one(&inputs[i], &inferred))?;
+        for (i, fragment) in again.into_iter().zip(redone) {
+            fragments[i] = fragment;
+        }
+    }
 
     let mut stdout = std::io::stdout().lock();
     match args.format {

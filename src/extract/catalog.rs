@@ -79,6 +79,14 @@ impl Catalog {
         }
     }
 
+    /// Datasets whose columns differ between two catalogs.
+    pub fn changed(&self, other: &Catalog) -> std::collections::BTreeSet<String> {
+        let mut names: std::collections::BTreeSet<String> = self.tables.keys().cloned().collect();
+        names.extend(other.tables.keys().cloned());
+        names.retain(|n| self.tables.get(n) != other.tables.get(n));
+        names
+    }
+
     pub fn tables(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
         self.tables.iter()
     }

@@ -61,6 +61,11 @@ pub struct Transformation {
     /// The stored procedure whose body holds the statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub procedure: Option<String>,
+    /// The columns the statement produces, in order, when known: the schema of the dataset
+    /// it creates (CTAS, view, dbt model) or of a query's result. Other files' queries use it
+    /// to expand `*` and resolve columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_columns: Vec<String>,
 }
 
 /// What a statement does, as a stable lower-case word in the JSON.

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::extract::{Fragment, Kind, Transformation};
+use crate::extract::{Catalog, Fragment, Kind, Transformation};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Node {
@@ -98,6 +98,31 @@ impl LineageGraph {
     pub fn column_paths(&self) -> BTreeSet<(String, String)> {
         column_paths(&self.columns)
     }
+}
+
+/// The columns of datasets that the fragments create (CTAS, views, dbt models) and that
+/// `known` does not already describe: what one file's query needs to expand another file's
+/// `SELECT *`. A dataset created twice keeps its first description (by transformation id).
+pub fn infer_catalog<'a>(
+    fragments: impl IntoIterator<Item = &'a Fragment>,
+    known: &Catalog,
+) -> Catalog {
+    let mut found: BTreeMap<&str, (&str, &[String])> = BTreeMap::new();
+    for t in fragments.into_iter().flat_map(|f| &f.transformations) {
+        let [dataset] = t.writes.as_slice() else { continue };
+        if t.output_columns.is_empty() || known.columns(dataset).is_some() {
+            continue;
+        }
+        let entry = found.entry(dataset).or_insert((&t.id, &t.output_columns));
+        if t.id.as_str() < entry.0 {
+            *entry = (&t.id, &t.output_columns);
+        }
+    }
+    let mut catalog = Catalog::new();
+    for (dataset, (_, columns)) in found {
+        catalog.insert(dataset.to_string(), columns.to_vec());
+    }
+    catalog
 }
 
 /// Transformations that move data between datasets (not DDL housekeeping such as DROP).

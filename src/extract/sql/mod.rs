@@ -51,6 +51,9 @@ pub struct StatementLineage {
     pub confidence: Confidence,
     /// The procedure the statement is part of, if any.
     pub procedure: Option<String>,
+    /// The columns of what the statement produces (the dataset it creates, or a query's
+    /// result), in order, when known (no unexpanded `*`).
+    pub output_columns: Vec<String>,
 }
 
 impl StatementLineage {
@@ -65,6 +68,7 @@ impl StatementLineage {
             renames: Vec::new(),
             confidence: Confidence::Full,
             procedure: None,
+            output_columns: Vec::new(),
         }
     }
 
@@ -85,6 +89,7 @@ impl StatementLineage {
             drops: self.drops.into_iter().collect(),
             renames: self.renames,
             procedure: self.procedure,
+            output_columns: self.output_columns,
         }
     }
 }
@@ -132,6 +137,38 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                     out.extend(results);
                 }
             }
+            Parsed::Repaired { statements, dropped, error } => {
+                for statement in &statements {
+                    let env = Env {
+                        dialect: options.dialect,
+                        catalog: &session.catalog,
+                        default_schema: session.default_schema.as_deref(),
+                        first_line: chunk_line,
+                        code_line,
+                    };
+                    let mut results = Vec::new();
+                    let effects =
+                        statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
+                    apply_effects(effects, &mut session);
+                    for mut lineage in results {
+                        lineage.confidence = Confidence::Partial;
+                        out.push(lineage);
+                    }
+                }
+                let words: Vec<String> = dropped.iter().map(|(_, _, w)| format!("`{w}`")).collect();
+                let (line, column) =
+                    dropped.first().map_or((code_line, 1), |(l, c, _)| (chunk_line + l - 1, *c));
+                diagnostics.push(Diagnostic::warning(
+                    line,
+                    column,
+                    format!(
+                        "SQL not parsed ({}): {}; parsed after ignoring {}: lineage may be incomplete",
+                        options.dialect,
+                        error_message(&error),
+                        words.join(", ")
+                    ),
+                ));
+            }
             Parsed::Block { header, body, body_start } => {
                 // A procedure no parser accepts as a whole: its body is a script of its own.
                 let procedure = procedure_name(header);
@@ -176,6 +213,12 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
 /// What the chunks at the head of a script parse to.
 enum Parsed<'t> {
     Statements(Vec<Statement>),
+    /// Parsed once the words at (line, column) in the chunk were dropped.
+    Repaired {
+        statements: Vec<Statement>,
+        dropped: Vec<(usize, usize, String)>,
+        error: ParserError,
+    },
     /// A procedural block (`… BEGIN … END`) that no parser accepts whole: its header and
     /// the body between BEGIN and END, at `body_start` in the script.
     Block {
@@ -223,8 +266,120 @@ fn parse_chunks<'t>(
     }
     match parse_with_relatives(first.text, dialect) {
         Ok(statements) => (Parsed::Statements(statements), 1),
-        Err(error) => (Parsed::Failed(error), 1),
+        Err(error) => match repair(first.text, dialect, &error) {
+            Some((statements, dropped)) => (Parsed::Repaired { statements, dropped, error }, 1),
+            None => (Parsed::Failed(error), 1),
+        },
     }
+}
+
+/// How many words a statement may lose to single-token deletion.
+const MAX_DROPPED_WORDS: usize = 8;
+
+/// Words that carry a statement's structure: dropping one would change which tables it
+/// reads or writes, so a statement that fails on one goes to the fallback instead.
+const STRUCTURAL_WORDS: &[&str] = &[
+    "select",
+    "from",
+    "where",
+    "join",
+    "on",
+    "using",
+    "group",
+    "order",
+    "by",
+    "having",
+    "union",
+    "intersect",
+    "except",
+    "minus",
+    "insert",
+    "into",
+    "overwrite",
+    "update",
+    "set",
+    "delete",
+    "merge",
+    "when",
+    "then",
+    "else",
+    "end",
+    "case",
+    "with",
+    "as",
+    "and",
+    "or",
+    "not",
+    "in",
+    "exists",
+    "values",
+    "table",
+    "create",
+    "view",
+    "inner",
+    "left",
+    "right",
+    "full",
+    "outer",
+    "cross",
+    "lateral",
+    "limit",
+    "distinct",
+    "all",
+    "is",
+    "null",
+    "between",
+    "like",
+    "window",
+    "over",
+    "partition",
+    "qualify",
+    "returning",
+    "copy",
+    "unload",
+    "to",
+    "cache",
+    "drop",
+];
+
+/// Single-token deletion, the error recovery of parser generators: where the parser stops on
+/// a word that carries no structure (the TPC template's `date + 30 days`, a stray keyword of
+/// another dialect), blank that word out and parse again. Blanking keeps every position, so
+/// lines and columns stay right. The words dropped are reported; the statement is then
+/// lineage of partial confidence.
+fn repair(
+    text: &str,
+    dialect: Dialect,
+    error: &ParserError,
+) -> Option<(Vec<Statement>, Vec<(usize, usize, String)>)> {
+    let lines = LineIndex::new(text);
+    let mut patched = text.to_string();
+    let mut dropped = Vec::new();
+    let mut error = error.clone();
+    while dropped.len() < MAX_DROPPED_WORDS {
+        let (line, column) = error_position(&error, 1, (0, 0));
+        if line == 0 {
+            return None;
+        }
+        let start = lines.offset(&patched, line, column);
+        let word_len = patched[start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(patched.len() - start);
+        let word = &patched[start..start + word_len];
+        if word.is_empty()
+            || !word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            || STRUCTURAL_WORDS.contains(&word.to_ascii_lowercase().as_str())
+        {
+            return None;
+        }
+        dropped.push((line, column, word.to_string()));
+        patched.replace_range(start..start + word_len, &" ".repeat(word_len));
+        match parse(&patched, dialect) {
+            Ok(statements) => return Some((statements, dropped)),
+            Err(next) => error = next,
+        }
+    }
+    None
 }
 
 const MAX_BLOCK_CHUNKS: usize = 4096;
@@ -763,6 +918,10 @@ fn statement_lineage(
         }
     };
     if let Some(mut lineage) = lineage {
+        if let Some((_, columns)) = effects.created.iter().find(|(t, _)| lineage.writes.contains(t))
+        {
+            lineage.output_columns.clone_from(columns);
+        }
         lineage.reads.extend(std::mem::take(&mut walker.reads));
         out.push(lineage);
     }
@@ -886,6 +1045,7 @@ fn query_statement(
         }
         None => {
             let mut lineage = StatementLineage::new(Kind::Select, line);
+            lineage.output_columns = named_columns(&shape).unwrap_or_default();
             for column in &shape.columns {
                 for source in &column.sources {
                     lineage.columns.insert((source.clone(), column.name.clone()));
@@ -1211,6 +1371,20 @@ mod tests {
         assert_eq!(out[0].procedure.as_deref(), Some("p"));
         assert_eq!(out[1].procedure, None);
         assert_eq!(out[1].line, 4);
+    }
+
+    #[test]
+    fn a_stray_word_is_dropped_and_the_rest_keeps_column_lineage() {
+        let (out, diagnostics) =
+            analyze("INSERT INTO t SELECT (d + 30 days) AS due FROM s", &SqlOptions::default());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].confidence, Confidence::Partial);
+        assert_eq!(edges(&out[0]), [("s.d".to_string(), "t.due".to_string())]);
+        assert!(diagnostics[0].message.contains("ignoring `days`"), "{diagnostics:?}");
+        // A structural word is never dropped: that statement goes to the fallback.
+        let (out, _) =
+            analyze("SELECT a FROM t1 CROSS JOIN t2 ON t1.a = t2.a", &SqlOptions::default());
+        assert_eq!(out[0].kind, Kind::Unparsed);
     }
 
     #[test]
