@@ -273,6 +273,9 @@ fn parse_chunks<'t>(
     }
 }
 
+/// A word dropped to make a statement parse: (line, column) in the chunk, and the word.
+type DroppedWord = (usize, usize, String);
+
 /// How many words a statement may lose to single-token deletion.
 const MAX_DROPPED_WORDS: usize = 8;
 
@@ -351,7 +354,7 @@ fn repair(
     text: &str,
     dialect: Dialect,
     error: &ParserError,
-) -> Option<(Vec<Statement>, Vec<(usize, usize, String)>)> {
+) -> Option<(Vec<Statement>, Vec<DroppedWord>)> {
     let lines = LineIndex::new(text);
     let mut patched = text.to_string();
     let mut dropped = Vec::new();
