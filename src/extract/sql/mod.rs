@@ -122,38 +122,26 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
         let (parsed, used) = parse_chunks(text, &chunks[i..], options.dialect);
         match parsed {
             Parsed::Statements(statements) => {
-                for statement in &statements {
-                    let env = Env {
-                        dialect: options.dialect,
-                        catalog: &session.catalog,
-                        default_schema: session.default_schema.as_deref(),
-                        first_line: chunk_line,
-                        code_line,
-                    };
-                    let mut results = Vec::new();
-                    let effects =
-                        statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
-                    apply_effects(effects, &mut session);
-                    out.extend(results);
-                }
+                let lines = (chunk_line, code_line);
+                out.extend(run_statements(
+                    &statements,
+                    options.dialect,
+                    lines,
+                    &mut session,
+                    &mut diagnostics,
+                ));
             }
             Parsed::Repaired { statements, dropped, error } => {
-                for statement in &statements {
-                    let env = Env {
-                        dialect: options.dialect,
-                        catalog: &session.catalog,
-                        default_schema: session.default_schema.as_deref(),
-                        first_line: chunk_line,
-                        code_line,
-                    };
-                    let mut results = Vec::new();
-                    let effects =
-                        statement_lineage(statement, &env, &[], &mut results, &mut diagnostics);
-                    apply_effects(effects, &mut session);
-                    for mut lineage in results {
-                        lineage.confidence = Confidence::Partial;
-                        out.push(lineage);
-                    }
+                let lines = (chunk_line, code_line);
+                for mut lineage in run_statements(
+                    &statements,
+                    options.dialect,
+                    lines,
+                    &mut session,
+                    &mut diagnostics,
+                ) {
+                    lineage.confidence = Confidence::Partial;
+                    out.push(lineage);
                 }
                 let words: Vec<String> = dropped.iter().map(|(_, _, w)| format!("`{w}`")).collect();
                 let (line, column) =
@@ -208,6 +196,30 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
         i += used.max(1);
     }
     (out, diagnostics)
+}
+
+/// The lineage of parsed statements in order, each seeing the session the ones before left.
+/// `lines` are the file lines of the chunk's start and of its first code.
+fn run_statements(
+    statements: &[Statement],
+    dialect: Dialect,
+    (first_line, code_line): (usize, usize),
+    session: &mut Session,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<StatementLineage> {
+    let mut out = Vec::new();
+    for statement in statements {
+        let env = Env {
+            dialect,
+            catalog: &session.catalog,
+            default_schema: session.default_schema.as_deref(),
+            first_line,
+            code_line,
+        };
+        let effects = statement_lineage(statement, &env, &[], &mut out, diagnostics);
+        apply_effects(effects, session);
+    }
+    out
 }
 
 /// What the chunks at the head of a script parse to.

@@ -50,17 +50,7 @@ fn push<'a>(text: &'a str, start: usize, end: usize, chunks: &mut Vec<Chunk<'a>>
 
 /// Whether the text holds anything but white space and comments.
 pub fn has_code(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b if b.is_ascii_whitespace() => i += 1,
-            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
-            _ => return true,
-        }
-    }
-    false
+    code_start(text) < text.len()
 }
 
 /// Offset of the first byte of code (after white space and comments) in `text`.
