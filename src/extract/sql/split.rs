@@ -22,13 +22,11 @@ pub fn split(text: &str) -> Vec<Chunk<'_>> {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(after) = skip_opaque(bytes, i) {
+            i = after;
+            continue;
+        }
         match bytes[i] {
-            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i, bytes[i]),
-            b'[' => i = skip_quoted(bytes, i, b']'),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
-            b'#' if i == 0 || bytes[i - 1] == b'\n' => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
-            b'$' => i = skip_dollar(bytes, i),
             b';' => {
                 push(text, start, i, &mut chunks);
                 i += 1;
@@ -75,12 +73,11 @@ pub fn words(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(after) = skip_opaque(bytes, i) {
+            i = after;
+            continue;
+        }
         match bytes[i] {
-            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i, bytes[i]),
-            b'[' => i = skip_quoted(bytes, i, b']'),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
-            b'$' => i = skip_dollar(bytes, i),
             b if b.is_ascii_alphabetic() || b == b'_' => {
                 let start = i;
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -92,6 +89,21 @@ pub fn words(text: &str) -> Vec<(usize, &str)> {
         }
     }
     out
+}
+
+/// Where a string, quoted name, comment or dollar-quoted body that starts at `i` ends; `None`
+/// when code starts there. The one lexing rule that the splitter and the word scan share.
+fn skip_opaque(bytes: &[u8], i: usize) -> Option<usize> {
+    let next = bytes.get(i + 1).copied();
+    match bytes[i] {
+        b'\'' | b'"' | b'`' => Some(skip_quoted(bytes, i, bytes[i])),
+        b'[' => Some(skip_quoted(bytes, i, b']')),
+        b'-' if next == Some(b'-') => Some(skip_line(bytes, i)),
+        b'#' if i == 0 || bytes[i - 1] == b'\n' => Some(skip_line(bytes, i)),
+        b'/' if next == Some(b'*') => Some(skip_block_comment(bytes, i)),
+        b'$' => Some(skip_dollar(bytes, i)),
+        _ => None,
+    }
 }
 
 fn skip_quoted(bytes: &[u8], open: usize, close: u8) -> usize {
