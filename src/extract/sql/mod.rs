@@ -215,6 +215,7 @@ fn run_statements(
             default_schema: session.default_schema.as_deref(),
             first_line,
             code_line,
+            nested: statements.len() > 1,
         };
         let effects = statement_lineage(statement, &env, &[], &mut out, diagnostics);
         apply_effects(effects, session);
@@ -562,7 +563,9 @@ fn statement_lineage(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Effects {
     let mut walker = Walker::new(env, ctes);
-    let line = statement_line(statement, env);
+    // A statement alone in its chunk starts where the chunk's code does; asking sqlparser
+    // for the span would walk the whole tree.
+    let line = if env.nested { statement_line(statement, env) } else { env.code_line };
     let mut effects = Effects::default();
     let lineage = match statement {
         Statement::Query(query) if query.with.is_some() && dml_body(query).is_some() => {
@@ -950,10 +953,11 @@ fn nested_statements(
     out: &mut Vec<StatementLineage>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let env = Env { nested: true, ..*env };
     for statement in statements {
         // Procedure bodies cannot change the session of the script around them for us:
         // they run later, if ever.
-        let _ = statement_lineage(statement, env, &[], out, diagnostics);
+        let _ = statement_lineage(statement, &env, &[], out, diagnostics);
     }
 }
 
@@ -1282,6 +1286,7 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
                 default_schema: None,
                 first_line: 1,
                 code_line: 1,
+                nested: false,
             };
             let effects = statement_lineage(statement, &env, &[], &mut Vec::new(), &mut Vec::new());
             for (table, columns) in &effects.created {

@@ -67,6 +67,7 @@ pub struct Shape {
 }
 
 /// What stays fixed while one statement is walked.
+#[derive(Clone, Copy)]
 pub struct Env<'a> {
     pub dialect: Dialect,
     pub catalog: &'a Catalog,
@@ -75,6 +76,9 @@ pub struct Env<'a> {
     pub first_line: usize,
     /// 1-based file line where the statement's code starts (after comments).
     pub code_line: usize,
+    /// The statement is one of several in a chunk (a procedure body): its own line comes
+    /// from its span, not from the chunk.
+    pub nested: bool,
 }
 
 /// A relation visible in a SELECT: a table, or a derived table (subquery, CTE, function).
