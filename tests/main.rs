@@ -25,3 +25,25 @@ fn no_forgotten_test_files() {
         );
     }
 }
+
+/// Dependencies point one way (ARCHITECTURE.md): extraction is pure, so it must not touch the
+/// file system, git, or standard output outside its tests.
+#[test]
+fn extract_and_graph_do_no_io() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![root.join("extract"), root.join("graph")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            for forbidden in ["std::fs", "git2", "println!", "print!(", "std::process"] {
+                assert!(!code.contains(forbidden), "{} uses {forbidden}", path.display());
+            }
+        }
+    }
+}
