@@ -186,6 +186,7 @@ fn unreadable(path: &str, error: &std::io::Error) -> Fragment {
         path: path.to_string(),
         language: crate::extract::Language::Sql,
         transformations: Vec::new(),
+        intermediates: Vec::new(),
         diagnostics: vec![crate::diagnostic::Diagnostic::error(
             1,
             1,

@@ -25,6 +25,10 @@ pub struct Fragment {
     pub path: String,
     pub language: Language,
     pub transformations: Vec<Transformation>,
+    /// Datasets a statement of this file writes and a later statement reads: the script's
+    /// own intermediates (temporary tables, staging steps), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediates: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -131,6 +135,7 @@ pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
         path: path.to_string(),
         language: Language::Sql,
         transformations: Vec::new(),
+        intermediates: Vec::new(),
         diagnostics: Vec::new(),
     };
     let Some(text) = decode(bytes, &mut fragment.diagnostics) else { return fragment };
@@ -151,6 +156,7 @@ pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
         statements
     };
     fragment.transformations = with_ids(path, statements);
+    fragment.intermediates = intermediates(&fragment.transformations);
     fragment.diagnostics.sort();
     fragment.diagnostics.dedup();
     fragment
@@ -265,6 +271,17 @@ fn templated(
         first.reads.extend(extra);
     }
     statements
+}
+
+/// Datasets written by one transformation and read by a later one, in file order.
+fn intermediates(transformations: &[Transformation]) -> Vec<String> {
+    let mut written = std::collections::BTreeSet::new();
+    let mut found = std::collections::BTreeSet::new();
+    for t in transformations {
+        found.extend(t.reads.iter().filter(|r| written.contains(*r)).cloned());
+        written.extend(t.writes.iter());
+    }
+    found.into_iter().collect()
 }
 
 /// Ids are `path#line`; a second statement on the same line gets `path#line.2`.

@@ -32,6 +32,9 @@ pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Res
                 writeln!(out, "    {} <- {}", c.target, c.source)?;
             }
         }
+        if !fragment.intermediates.is_empty() {
+            writeln!(out, "  intermediates: {}", fragment.intermediates.join(", "))?;
+        }
         for d in &fragment.diagnostics {
             let severity = match d.severity {
                 Severity::Error => "error",
