@@ -7,7 +7,9 @@
 //! - unqualified names carry the placeholder schema `<default>` (file paths do not);
 //! - a table both read and written in the SQL is an intermediate, in neither list, and column
 //!   lineage runs from the first to the last column of each path through such tables;
-//! - DELETE and CACHE TABLE statements count as no lineage (they only filter or cache data).
+//! - DELETE and CACHE TABLE statements count as no lineage (they only filter or cache data);
+//! - CASE conditions and window keys count as column lineage of the column they decide (for
+//!   git-lineage they are indirect lineage, `conditional` and `window`).
 //!
 //! Names are compared case-insensitively with white space folded, as sqllineage's own
 //! equality does (it lower-cases names on construction).
@@ -194,6 +196,11 @@ pub fn to_sqllineage(id: &str, fragment: &Fragment) -> Prediction {
     let mut edges = BTreeSet::new();
     for t in &counted {
         for c in &t.columns {
+            edges.insert((column_name(&c.source, &datasets), column_name(&c.target, &datasets)));
+        }
+        // sqllineage counts CASE conditions and window keys as lineage of the column they
+        // decide; git-lineage keeps them apart, as indirect lineage of that column.
+        for c in t.indirect.iter().filter(|c| c.kind.is_column_level()) {
             edges.insert((column_name(&c.source, &datasets), column_name(&c.target, &datasets)));
         }
     }

@@ -53,6 +53,9 @@ pub struct Transformation {
     pub writes: Vec<String>,
     /// Direct column lineage: each output column and every column it is computed from.
     pub columns: Vec<ColumnEdge>,
+    /// Indirect column lineage: the columns that decide the result without being copied into
+    /// it (filters, join keys, grouping and sort keys, window keys, CASE conditions).
+    pub indirect: Vec<IndirectEdge>,
     /// `full` when the statement was parsed; `partial` when only table names could be
     /// recovered by the error-tolerant fallback.
     pub confidence: Confidence,
@@ -110,6 +113,43 @@ pub enum Confidence {
 pub struct ColumnEdge {
     pub source: String,
     pub target: String,
+}
+
+/// `source` decides `target` without being copied into it. `target` is the dataset written
+/// (`""` for a query that writes nothing) for `filter`, `join`, `group_by` and `sort`, which
+/// decide every row; for `window` and `conditional` it is the output column whose value they
+/// decide (`dataset.column`, or the bare name for a query that writes nothing), as in
+/// OpenLineage's column-lineage facet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IndirectEdge {
+    pub source: String,
+    pub target: String,
+    pub kind: IndirectKind,
+}
+
+/// How a column decides a result: OpenLineage's INDIRECT subtypes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndirectKind {
+    /// WHERE, HAVING, QUALIFY, a MERGE clause's condition: which rows are kept.
+    Filter,
+    /// A join condition or USING column: which rows meet.
+    Join,
+    /// A GROUP BY key.
+    GroupBy,
+    /// ORDER BY, SORT BY, CLUSTER BY, DISTRIBUTE BY.
+    Sort,
+    /// A window's PARTITION BY or ORDER BY key.
+    Window,
+    /// A CASE condition or operand, an aggregate's FILTER: which value is taken.
+    Conditional,
+}
+
+impl IndirectKind {
+    /// Kinds that decide one output column's value rather than which rows there are.
+    pub fn is_column_level(self) -> bool {
+        matches!(self, IndirectKind::Window | IndirectKind::Conditional)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -257,6 +297,18 @@ fn templated(
             last.columns = std::mem::take(&mut last.columns)
                 .into_iter()
                 .map(|(source, target)| (source, format!("{relation}.{target}")))
+                .collect();
+            // The query's anonymous result is the model's relation now.
+            last.indirect = std::mem::take(&mut last.indirect)
+                .into_iter()
+                .map(|(source, target, kind)| {
+                    let target = if target.is_empty() {
+                        relation.clone()
+                    } else {
+                        format!("{relation}.{target}")
+                    };
+                    (source, target, kind)
+                })
                 .collect();
             last.reads.remove(&relation);
             last.reads.extend(extra.into_iter().filter(|r| *r != relation));

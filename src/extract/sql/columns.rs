@@ -5,11 +5,15 @@
 //! Nested queries are handed to the caller as they are met, not entered: their columns live in
 //! their own scope, which the scope walker resolves with this expression's scope as the outer
 //! one (correlation). Handing them over during the visit avoids cloning them.
+//!
+//! Each reference carries its role: whether its value flows into the expression's value, or
+//! it only decides it, as a CASE condition or a window's PARTITION BY / ORDER BY key does
+//! (indirect lineage, issue #10).
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, Visit, Visitor,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, Visit, Visitor, WindowType,
 };
 
 /// How a nested query is used by the expression around it.
@@ -21,19 +25,33 @@ pub enum NestedUse {
     Predicate,
 }
 
+/// How a reference takes part in the expression around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Its value flows into the expression's value.
+    Value,
+    /// It decides which branch gives the value: a CASE condition or operand, an aggregate's
+    /// `FILTER (WHERE …)`.
+    Conditional,
+    /// It orders or partitions the rows a window function sees.
+    Window,
+}
+
 /// Everything an expression refers to, in the order met.
 #[derive(Debug, Default)]
 pub struct References {
     /// Column references as written: `[col]`, `[t, col]`, `[s, t, col]`.
-    pub columns: Vec<Vec<Ident>>,
+    pub columns: Vec<(Vec<Ident>, Role)>,
     /// `count(*)`-like arguments: the expression depends on whole rows of every relation in
     /// scope (`None`) or of one qualified relation (`Some(name parts)`).
-    pub stars: Vec<Option<Vec<Ident>>>,
+    pub stars: Vec<(Option<Vec<Ident>>, Role)>,
+    /// Named windows used (`OVER w`), whose keys are defined in the SELECT's WINDOW clause.
+    pub named_windows: Vec<Ident>,
 }
 
-/// Collect the references of one expression; `nested` is called with each nested query and
-/// how it is used.
-pub fn references(expr: &Expr, nested: &mut dyn FnMut(&Query, NestedUse)) -> References {
+/// Collect the references of one expression; `nested` is called with each nested query, how
+/// it is used and the role of the expression it stands in.
+pub fn references(expr: &Expr, nested: &mut dyn FnMut(&Query, NestedUse, Role)) -> References {
     let mut collector = Collector {
         refs: References::default(),
         nested,
@@ -41,6 +59,8 @@ pub fn references(expr: &Expr, nested: &mut dyn FnMut(&Query, NestedUse)) -> Ref
         pending_use: None,
         lambda_params: Vec::new(),
         skip: Vec::new(),
+        role_roots: Vec::new(),
+        roles: Vec::new(),
     };
     let _ = expr.visit(&mut collector);
     collector.refs
@@ -48,7 +68,12 @@ pub fn references(expr: &Expr, nested: &mut dyn FnMut(&Query, NestedUse)) -> Ref
 
 struct Collector<'n> {
     refs: References,
-    nested: &'n mut dyn FnMut(&Query, NestedUse),
+    nested: &'n mut dyn FnMut(&Query, NestedUse, Role),
+    /// Expressions (by address) whose subtree has a role other than `Value`, registered by
+    /// their parent before the visit reaches them.
+    role_roots: Vec<(usize, Role)>,
+    /// Roles entered and not yet left, innermost last, with the address that entered them.
+    roles: Vec<(usize, Role)>,
     /// How deep inside nested queries the visit is: references there belong to them.
     query_depth: usize,
     pending_use: Option<NestedUse>,
@@ -118,7 +143,8 @@ impl Visitor for Collector<'_> {
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         if self.query_depth == 0 {
             let nested_use = self.pending_use.take().unwrap_or(NestedUse::Value);
-            (self.nested)(query, nested_use);
+            let role = self.role();
+            (self.nested)(query, nested_use, role);
         }
         self.query_depth += 1;
         ControlFlow::Continue(())
@@ -133,23 +159,36 @@ impl Visitor for Collector<'_> {
         if self.query_depth > 0 {
             return ControlFlow::Continue(());
         }
+        let here = address(expr);
+        if let Some(&(_, role)) = self.role_roots.iter().rev().find(|(a, _)| *a == here) {
+            self.roles.push((here, role));
+        }
+        let role = self.role();
         match expr {
             Expr::Identifier(ident)
                 if !self.skip.contains(&address(expr))
                     && !self.is_lambda_param(ident)
                     && !is_variable(ident) =>
             {
-                self.refs.columns.push(vec![ident.clone()]);
+                self.refs.columns.push((vec![ident.clone()], role));
             }
             Expr::CompoundIdentifier(idents)
                 if idents
                     .first()
                     .is_some_and(|first| !self.is_lambda_param(first) && !is_variable(first)) =>
             {
-                self.refs.columns.push(idents.clone());
+                self.refs.columns.push((idents.clone(), role));
             }
             Expr::Exists { .. } | Expr::InSubquery { .. } => {
                 self.pending_use = Some(NestedUse::Predicate);
+            }
+            Expr::Case { operand, conditions, .. } => {
+                for when in conditions {
+                    self.role_roots.push((address(&when.condition), Role::Conditional));
+                }
+                if let Some(operand) = operand {
+                    self.role_roots.push((address(operand), Role::Conditional));
+                }
             }
             Expr::Lambda(lambda) => {
                 let params: Vec<String> = match &lambda.params {
@@ -163,6 +202,22 @@ impl Visitor for Collector<'_> {
                 self.lambda_params.extend(params);
             }
             Expr::Function(function) => {
+                match &function.over {
+                    Some(WindowType::WindowSpec(spec)) => {
+                        for e in
+                            spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr))
+                        {
+                            self.role_roots.push((address(e), Role::Window));
+                        }
+                    }
+                    Some(WindowType::NamedWindow(name)) => {
+                        self.refs.named_windows.push(name.clone())
+                    }
+                    None => {}
+                }
+                if let Some(filter) = &function.filter {
+                    self.role_roots.push((address(filter), Role::Conditional));
+                }
                 if let FunctionArguments::List(list) = &function.args {
                     for arg in &list.args {
                         let arg_expr = match arg {
@@ -172,10 +227,11 @@ impl Visitor for Collector<'_> {
                         };
                         match arg_expr {
                             FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) => {
-                                self.refs.stars.push(None);
+                                self.refs.stars.push((None, role));
                             }
-                            FunctionArgExpr::QualifiedWildcard(name) => self.refs.stars.push(Some(
-                                name.0.iter().filter_map(|p| p.as_ident().cloned()).collect(),
+                            FunctionArgExpr::QualifiedWildcard(name) => self.refs.stars.push((
+                                Some(name.0.iter().filter_map(|p| p.as_ident().cloned()).collect()),
+                                role,
                             )),
                             FunctionArgExpr::Expr(e @ Expr::Identifier(ident))
                                 if ident.quote_style.is_none()
@@ -196,6 +252,9 @@ impl Visitor for Collector<'_> {
     }
 
     fn post_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self.query_depth == 0 && self.roles.last().is_some_and(|(a, _)| *a == address(expr)) {
+            self.roles.pop();
+        }
         if self.query_depth == 0
             && let Expr::Lambda(lambda) = expr
         {
@@ -211,6 +270,10 @@ impl Visitor for Collector<'_> {
 }
 
 impl Collector<'_> {
+    fn role(&self) -> Role {
+        self.roles.last().map_or(Role::Value, |(_, r)| *r)
+    }
+
     fn is_lambda_param(&self, ident: &Ident) -> bool {
         ident.quote_style.is_none() && self.lambda_params.contains(&ident.value.to_lowercase())
     }

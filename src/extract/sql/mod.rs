@@ -26,7 +26,9 @@ use scope::{ColumnRef, Env, Relation, RelationKind, Scope, Shape, Walker, ident_
 
 use crate::diagnostic::Diagnostic;
 use crate::extract::fallback;
-use crate::extract::{Catalog, ColumnEdge, Confidence, Kind, Rename, Transformation};
+use crate::extract::{
+    Catalog, ColumnEdge, Confidence, IndirectEdge, IndirectKind, Kind, Rename, Transformation,
+};
 use crate::source::LineIndex;
 
 /// What applies to one SQL text.
@@ -46,6 +48,8 @@ pub struct StatementLineage {
     pub reads: BTreeSet<String>,
     pub writes: BTreeSet<String>,
     pub columns: BTreeSet<(ColumnRef, String)>,
+    /// Indirect lineage: source, target (a dataset, `""`, or an output column), and how.
+    pub indirect: BTreeSet<(ColumnRef, String, IndirectKind)>,
     pub drops: BTreeSet<String>,
     pub renames: Vec<Rename>,
     pub confidence: Confidence,
@@ -64,6 +68,7 @@ impl StatementLineage {
             reads: BTreeSet::new(),
             writes: BTreeSet::new(),
             columns: BTreeSet::new(),
+            indirect: BTreeSet::new(),
             drops: BTreeSet::new(),
             renames: Vec::new(),
             confidence: Confidence::Full,
@@ -84,6 +89,15 @@ impl StatementLineage {
                 .columns
                 .into_iter()
                 .map(|(source, target)| ColumnEdge { source: source.render(), target })
+                .collect(),
+            indirect: self
+                .indirect
+                .into_iter()
+                .map(|(source, target, kind)| IndirectEdge {
+                    source: source.render(),
+                    target,
+                    kind,
+                })
                 .collect(),
             confidence: self.confidence,
             drops: self.drops.into_iter().collect(),
@@ -577,6 +591,7 @@ fn statement_lineage(
                 effects = inner_effects;
                 if let Some(last) = out[before..].last_mut() {
                     last.reads.extend(std::mem::take(&mut walker.reads));
+                    add_row_deciders(last, std::mem::take(&mut walker.indirect));
                 }
             }
             None
@@ -596,19 +611,14 @@ fn statement_lineage(
             if let Some(source) = &insert.source {
                 let shape = walker.query(source, None);
                 if let Some(target) = &target {
-                    lineage.columns = write_columns(&shape, target, &columns, env.catalog);
+                    write_columns(&shape, target, &columns, env.catalog, &mut lineage);
                 }
             }
             if !insert.assignments.is_empty()
                 && let Some(target) = &target
             {
                 let scope = Scope::new(None);
-                lineage.columns.extend(assignment_columns(
-                    &insert.assignments,
-                    target,
-                    &mut walker,
-                    &scope,
-                ));
+                assignment_columns(&insert.assignments, target, &mut walker, &scope, &mut lineage);
             }
             lineage.writes.extend(target);
             Some(lineage)
@@ -616,7 +626,7 @@ fn statement_lineage(
         Statement::Directory { path, source, .. } => {
             let shape = walker.query(source, None);
             let mut lineage = StatementLineage::new(Kind::Insert, line);
-            lineage.columns = write_columns(&shape, path, &[], env.catalog);
+            write_columns(&shape, path, &[], env.catalog, &mut lineage);
             lineage.writes.insert(path.clone());
             Some(lineage)
         }
@@ -628,7 +638,7 @@ fn statement_lineage(
             if let Some(query) = &create.query {
                 lineage = StatementLineage::new(Kind::CreateTableAs, line);
                 let shape = walker.query(query, None);
-                lineage.columns = write_columns(&shape, &target, &declared, env.catalog);
+                write_columns(&shape, &target, &declared, env.catalog, &mut lineage);
                 let names =
                     if declared.is_empty() { named_columns(&shape) } else { Some(declared) };
                 if let Some(names) = names {
@@ -661,7 +671,7 @@ fn statement_lineage(
             let declared: Vec<String> = view.columns.iter().map(|c| ident_name(&c.name)).collect();
             let mut lineage = StatementLineage::new(Kind::CreateView, line);
             let shape = walker.query(&view.query, None);
-            lineage.columns = write_columns(&shape, &target, &declared, env.catalog);
+            write_columns(&shape, &target, &declared, env.catalog, &mut lineage);
             let names = if declared.is_empty() { named_columns(&shape) } else { Some(declared) };
             if let Some(names) = names {
                 effects.created.push((target.clone(), names));
@@ -715,12 +725,11 @@ fn statement_lineage(
             };
             let mut lineage = StatementLineage::new(Kind::Update, line);
             if let Some(target) = &target_name {
-                lineage.columns =
-                    assignment_columns(&update.assignments, target, &mut walker, &scope);
+                assignment_columns(&update.assignments, target, &mut walker, &scope, &mut lineage);
                 lineage.writes.insert(target.clone());
             }
             if let Some(selection) = &update.selection {
-                walker.walk_for_reads(selection, &scope);
+                walker.decide(selection, &scope, IndirectKind::Filter);
             }
             Some(lineage)
         }
@@ -751,7 +760,7 @@ fn statement_lineage(
                 }
             }
             if let Some(selection) = &delete.selection {
-                walker.walk_for_reads(selection, &scope);
+                walker.decide(selection, &scope, IndirectKind::Filter);
             }
             for t in &targets {
                 walker.reads.remove(t);
@@ -871,7 +880,7 @@ fn statement_lineage(
             let mut lineage = StatementLineage::new(Kind::Cache, line);
             let target = walker.dataset_name(table_name);
             let shape = walker.query(query, None);
-            lineage.columns = write_columns(&shape, &target, &[], env.catalog);
+            write_columns(&shape, &target, &[], env.catalog, &mut lineage);
             lineage.writes.insert(target);
             Some(lineage)
         }
@@ -941,6 +950,7 @@ fn statement_lineage(
             lineage.output_columns.clone_from(columns);
         }
         lineage.reads.extend(std::mem::take(&mut walker.reads));
+        add_row_deciders(&mut lineage, std::mem::take(&mut walker.indirect));
         out.push(lineage);
     }
     diagnostics.append(&mut walker.diagnostics);
@@ -1055,7 +1065,7 @@ fn query_statement(
         Some(name) => {
             let target = walker.dataset_name(&name);
             let mut lineage = StatementLineage::new(Kind::CreateTableAs, line);
-            lineage.columns = write_columns(&shape, &target, &[], walker.env().catalog);
+            write_columns(&shape, &target, &[], walker.env().catalog, &mut lineage);
             if let Some(names) = named_columns(&shape) {
                 effects.created.push((target.clone(), names));
             }
@@ -1066,9 +1076,12 @@ fn query_statement(
             let mut lineage = StatementLineage::new(Kind::Select, line);
             lineage.output_columns = named_columns(&shape).unwrap_or_default();
             for column in &shape.columns {
-                for source in &column.sources {
-                    lineage.columns.insert((source.clone(), column.name.clone()));
-                }
+                add_column(
+                    &mut lineage,
+                    &column.name,
+                    column.sources.iter().cloned(),
+                    column.indirect.iter().cloned(),
+                );
             }
             lineage
         }
@@ -1114,10 +1127,10 @@ fn assignment_columns(
     target: &str,
     walker: &mut Walker<'_>,
     scope: &Scope<'_>,
-) -> BTreeSet<(ColumnRef, String)> {
-    let mut edges = BTreeSet::new();
+    lineage: &mut StatementLineage,
+) {
     for assignment in assignments {
-        let sources = walker.expr_sources(&assignment.value, scope);
+        let sources = walker.expr_lineage(&assignment.value, scope);
         let names: Vec<&ObjectName> = match &assignment.target {
             AssignmentTarget::ColumnName(n) => vec![n],
             AssignmentTarget::Tuple(ns) => ns.iter().collect(),
@@ -1126,12 +1139,11 @@ fn assignment_columns(
             let Some(column) = name.0.last().and_then(|p| p.as_ident()).map(ident_name) else {
                 continue;
             };
-            for source in &sources {
-                edges.insert((source.clone(), format!("{target}.{column}")));
-            }
+            let (direct, indirect) =
+                (sources.direct.iter().cloned(), sources.indirect.iter().cloned());
+            add_column(lineage, &format!("{target}.{column}"), direct, indirect);
         }
     }
-    edges
 }
 
 fn merge_lineage(
@@ -1145,7 +1157,7 @@ fn merge_lineage(
     let target_name = target.as_ref().and_then(|r| r.dataset.clone());
     scope.relations.extend(target);
     walker.table_factor(&merge.source, &mut scope);
-    walker.walk_for_reads(&merge.on, &scope);
+    walker.decide(&merge.on, &scope, IndirectKind::Join);
     let Some(target) = target_name else { return lineage };
     let source_star: BTreeSet<ColumnRef> = scope
         .relations
@@ -1163,17 +1175,12 @@ fn merge_lineage(
         .collect();
     for clause in &merge.clauses {
         if let Some(predicate) = &clause.predicate {
-            walker.walk_for_reads(predicate, &scope);
+            walker.decide(predicate, &scope, IndirectKind::Filter);
         }
         match &clause.action {
             MergeAction::Update(update) => match &update.kind {
                 MergeUpdateKind::Set(assignments) => {
-                    lineage.columns.extend(assignment_columns(
-                        assignments,
-                        &target,
-                        walker,
-                        &scope,
-                    ));
+                    assignment_columns(assignments, &target, walker, &scope, &mut lineage);
                 }
                 MergeUpdateKind::Wildcard => {
                     for s in &source_star {
@@ -1191,9 +1198,13 @@ fn merge_lineage(
                     MergeInsertKind::Values(values) => {
                         for row in &values.rows {
                             for (expr, column) in row.content.iter().zip(&columns) {
-                                for s in walker.expr_sources(expr, &scope) {
-                                    lineage.columns.insert((s, format!("{target}.{column}")));
-                                }
+                                let sources = walker.expr_lineage(expr, &scope);
+                                add_column(
+                                    &mut lineage,
+                                    &format!("{target}.{column}"),
+                                    sources.direct,
+                                    sources.indirect,
+                                );
                             }
                         }
                     }
@@ -1218,7 +1229,8 @@ fn write_columns(
     target: &str,
     declared: &[String],
     catalog: &Catalog,
-) -> BTreeSet<(ColumnRef, String)> {
+    lineage: &mut StatementLineage,
+) {
     let has_star = shape.columns.iter().any(scope::OutputColumn::is_star);
     let known = catalog.columns(target).map(<[String]>::to_vec).unwrap_or_default();
     let names: Option<&[String]> = if !declared.is_empty() && !has_star {
@@ -1232,14 +1244,45 @@ fn write_columns(
     } else {
         None
     };
-    let mut edges = BTreeSet::new();
     for (i, column) in shape.columns.iter().enumerate() {
         let name = names.and_then(|n| n.get(i)).unwrap_or(&column.name);
-        for source in &column.sources {
-            edges.insert((source.clone(), format!("{target}.{name}")));
+        add_column(
+            lineage,
+            &format!("{target}.{name}"),
+            column.sources.iter().cloned(),
+            column.indirect.iter().cloned(),
+        );
+    }
+}
+
+/// Columns that decide which rows a statement produces decide every dataset it writes (the
+/// anonymous result `""` of a query that writes none).
+fn add_row_deciders(lineage: &mut StatementLineage, deciders: BTreeSet<(ColumnRef, IndirectKind)>) {
+    let targets: Vec<String> = if lineage.writes.is_empty() {
+        vec![String::new()]
+    } else {
+        lineage.writes.iter().cloned().collect()
+    };
+    for (source, kind) in deciders {
+        for target in &targets {
+            lineage.indirect.insert((source.clone(), target.clone(), kind));
         }
     }
-    edges
+}
+
+/// The edges into one output column: what it is computed from and what decides it.
+fn add_column(
+    lineage: &mut StatementLineage,
+    target: &str,
+    direct: impl IntoIterator<Item = ColumnRef>,
+    indirect: impl IntoIterator<Item = (ColumnRef, IndirectKind)>,
+) {
+    for source in direct {
+        lineage.columns.insert((source, target.to_string()));
+    }
+    for (source, kind) in indirect {
+        lineage.indirect.insert((source, target.to_string(), kind));
+    }
 }
 
 /// The output column names of a shape, when it has no unexpanded star.

@@ -18,11 +18,11 @@ use sqlparser::ast::{
     SelectItemQualifiedWildcardKind, SetExpr, Spanned, TableAlias, TableFactor, TableWithJoins,
 };
 
-use super::columns::{NestedUse, references};
+use super::columns::{NestedUse, Role, references};
 use super::dialect::Dialect;
 use super::names::normalize_part;
 use crate::diagnostic::Diagnostic;
-use crate::extract::Catalog;
+use crate::extract::{Catalog, IndirectKind};
 
 /// A column of a dataset. `dataset` is `None` when the column could not be attributed to one
 /// relation (an unqualified column in a join, without a catalog to decide).
@@ -52,11 +52,63 @@ impl ColumnRef {
 pub struct OutputColumn {
     pub name: String,
     pub sources: BTreeSet<ColumnRef>,
+    /// Base columns that decide this column's value without being copied into it (CASE
+    /// conditions, window keys), with how.
+    pub indirect: BTreeSet<(ColumnRef, IndirectKind)>,
 }
 
 impl OutputColumn {
+    pub fn new(name: impl Into<String>, sources: BTreeSet<ColumnRef>) -> Self {
+        Self { name: name.into(), sources, indirect: BTreeSet::new() }
+    }
+
+    fn with(name: impl Into<String>, lineage: Sources) -> Self {
+        Self { name: name.into(), sources: lineage.direct, indirect: lineage.indirect }
+    }
+
+    fn lineage(&self) -> Sources {
+        Sources { direct: self.sources.clone(), indirect: self.indirect.clone() }
+    }
+
     pub fn is_star(&self) -> bool {
         self.name == "*"
+    }
+}
+
+/// What an expression is computed from (`direct`) and what decides it (`indirect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    pub direct: BTreeSet<ColumnRef>,
+    pub indirect: BTreeSet<(ColumnRef, IndirectKind)>,
+}
+
+impl Sources {
+    fn direct(direct: BTreeSet<ColumnRef>) -> Self {
+        Self { direct, indirect: BTreeSet::new() }
+    }
+
+    pub fn extend(&mut self, other: Sources) {
+        self.direct.extend(other.direct);
+        self.indirect.extend(other.indirect);
+    }
+
+    /// Everything here, taking part in another expression in `role`: a value keeps its
+    /// lineage; a condition or window key makes all of it decide, keeping the kinds that
+    /// already decided.
+    fn in_role(self, role: Role) -> Sources {
+        let kind = match role {
+            Role::Value => return self,
+            Role::Conditional => IndirectKind::Conditional,
+            Role::Window => IndirectKind::Window,
+        };
+        let mut indirect = self.indirect;
+        indirect.extend(self.direct.into_iter().map(|c| (c, kind)));
+        Sources { direct: BTreeSet::new(), indirect }
+    }
+
+    /// Every column that takes part, however.
+    pub fn all(self) -> impl Iterator<Item = ColumnRef> {
+        self.direct.into_iter().chain(self.indirect.into_iter().map(|(c, _)| c))
     }
 }
 
@@ -143,20 +195,20 @@ impl Relation {
         }
     }
 
-    /// The base columns behind `column` of this relation.
-    fn column(&self, column: &str, catalog: &Catalog) -> BTreeSet<ColumnRef> {
+    /// The base columns behind `column` of this relation, and what decides it.
+    fn column(&self, column: &str, catalog: &Catalog) -> Sources {
         match &self.kind {
             RelationKind::Table { .. } => {
                 let dataset = self.dataset.clone();
-                BTreeSet::from([ColumnRef { dataset, column: column.to_string() }])
+                Sources::direct(BTreeSet::from([ColumnRef { dataset, column: column.to_string() }]))
             }
             RelationKind::Derived(shape) => {
                 if let Some(out) = shape.columns.iter().find(|c| c.name == column) {
-                    return out.sources.clone();
+                    return out.lineage();
                 }
-                through_stars(shape, column, catalog)
+                Sources::direct(through_stars(shape, column, catalog))
             }
-            RelationKind::Element(sources) => sources.clone(),
+            RelationKind::Element(sources) => Sources::direct(sources.clone()),
         }
     }
 
@@ -165,24 +217,18 @@ impl Relation {
         match &self.kind {
             RelationKind::Table { columns: Some(columns) } => columns
                 .iter()
-                .map(|c| OutputColumn {
-                    name: c.clone(),
-                    sources: BTreeSet::from([ColumnRef {
-                        dataset: self.dataset.clone(),
-                        column: c.clone(),
-                    }]),
+                .map(|c| {
+                    let source = ColumnRef { dataset: self.dataset.clone(), column: c.clone() };
+                    OutputColumn::new(c.clone(), BTreeSet::from([source]))
                 })
                 .collect(),
-            RelationKind::Table { columns: None } => vec![OutputColumn {
-                name: "*".into(),
-                sources: BTreeSet::from([ColumnRef {
-                    dataset: self.dataset.clone(),
-                    column: "*".into(),
-                }]),
-            }],
+            RelationKind::Table { columns: None } => {
+                let source = ColumnRef { dataset: self.dataset.clone(), column: "*".into() };
+                vec![OutputColumn::new("*", BTreeSet::from([source]))]
+            }
             RelationKind::Derived(shape) => shape.columns.clone(),
             RelationKind::Element(sources) => {
-                vec![OutputColumn { name: self.name.clone(), sources: sources.clone() }]
+                vec![OutputColumn::new(self.name.clone(), sources.clone())]
             }
         }
     }
@@ -238,13 +284,15 @@ pub fn split_name(name: &str) -> Vec<String> {
 /// The relations of one SELECT, its select-list aliases so far, and the enclosing scope.
 pub struct Scope<'p> {
     pub relations: Vec<Relation>,
-    aliases: Vec<(String, BTreeSet<ColumnRef>)>,
+    aliases: Vec<(String, Sources)>,
+    /// The SELECT's named windows (`WINDOW w AS (PARTITION BY …)`) and their keys.
+    windows: Vec<(String, Sources)>,
     parent: Option<&'p Scope<'p>>,
 }
 
 impl<'p> Scope<'p> {
     pub fn new(parent: Option<&'p Scope<'p>>) -> Self {
-        Scope { relations: Vec::new(), aliases: Vec::new(), parent }
+        Scope { relations: Vec::new(), aliases: Vec::new(), windows: Vec::new(), parent }
     }
 
     fn relation(&self, name: &str) -> Option<&Relation> {
@@ -264,12 +312,21 @@ pub struct Walker<'a> {
     ctes: Vec<(String, Shape)>,
     /// Datasets read, by canonical name.
     pub reads: BTreeSet<String>,
+    /// Columns that decide which rows the statement produces (filters, join and grouping
+    /// keys, sort keys), anywhere in its queries.
+    pub indirect: BTreeSet<(ColumnRef, IndirectKind)>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Walker<'a> {
     pub fn new(env: &'a Env<'a>, ctes: &[(String, Shape)]) -> Self {
-        Walker { env, ctes: ctes.to_vec(), reads: BTreeSet::new(), diagnostics: Vec::new() }
+        Walker {
+            env,
+            ctes: ctes.to_vec(),
+            reads: BTreeSet::new(),
+            indirect: BTreeSet::new(),
+            diagnostics: Vec::new(),
+        }
     }
 
     pub fn env(&self) -> &Env<'a> {
@@ -349,24 +406,32 @@ impl<'a> Walker<'a> {
         if let Some(with) = &query.with {
             self.define_ctes(with, outer);
         }
-        let shape = self.set_expr(&query.body, outer);
-        if let Some(order_by) = &query.order_by
-            && let sqlparser::ast::OrderByKind::Expressions(exprs) = &order_by.kind
-        {
-            // ORDER BY may name output columns; it only decides order. Walk it for the
-            // subqueries it may hold.
-            let scope = Scope::new(outer);
-            for e in exprs {
-                self.walk_for_reads(&e.expr, &scope);
+        let order_by: &[sqlparser::ast::OrderByExpr] = match &query.order_by {
+            Some(sqlparser::ast::OrderBy {
+                kind: sqlparser::ast::OrderByKind::Expressions(exprs),
+                ..
+            }) => exprs,
+            _ => &[],
+        };
+        let shape = match query.body.as_ref() {
+            // ORDER BY of a plain SELECT may use the SELECT's relations: resolve it there.
+            SetExpr::Select(select) => self.select(select, outer, order_by),
+            body => {
+                let shape = self.set_expr(body, outer);
+                let scope = Scope::new(outer);
+                for e in order_by {
+                    self.decide_key(&e.expr, &shape.columns, &scope, IndirectKind::Sort);
+                }
+                shape
             }
-        }
+        };
         self.ctes.truncate(frames);
         shape
     }
 
     fn set_expr(&mut self, body: &SetExpr, outer: Option<&Scope<'_>>) -> Shape {
         match body {
-            SetExpr::Select(select) => self.select(select, outer),
+            SetExpr::Select(select) => self.select(select, outer, &[]),
             SetExpr::Query(query) => self.query(query, outer),
             SetExpr::SetOperation { left, right, .. } => {
                 let left = self.set_expr(left, outer);
@@ -377,7 +442,7 @@ impl<'a> Walker<'a> {
                 let scope = Scope::new(outer);
                 let width = values.rows.first().map_or(0, |r| r.content.len());
                 let mut columns: Vec<OutputColumn> = (1..=width)
-                    .map(|i| OutputColumn { name: format!("column{i}"), sources: BTreeSet::new() })
+                    .map(|i| OutputColumn::new(format!("column{i}"), BTreeSet::new()))
                     .collect();
                 for row in &values.rows {
                     for (i, e) in row.content.iter().enumerate() {
@@ -412,10 +477,24 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn select(&mut self, select: &Select, outer: Option<&Scope<'_>>) -> Shape {
+    fn select(
+        &mut self,
+        select: &Select,
+        outer: Option<&Scope<'_>>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+    ) -> Shape {
         let mut scope = Scope::new(outer);
         for item in &select.from {
             self.table_with_joins(item, &mut scope);
+        }
+        for sqlparser::ast::NamedWindowDefinition(name, window) in &select.named_window {
+            if let sqlparser::ast::NamedWindowExpr::WindowSpec(spec) = window {
+                let mut keys = Sources::default();
+                for e in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
+                    keys.extend(self.expr_lineage(e, &scope));
+                }
+                scope.windows.push((ident_name(name), keys));
+            }
         }
         for view in &select.lateral_views {
             // `LATERAL VIEW explode(col) t AS a, b`: a relation `t` whose columns come from
@@ -430,7 +509,7 @@ impl<'a> Walker<'a> {
             let columns = view
                 .lateral_col_alias
                 .iter()
-                .map(|a| OutputColumn { name: ident_name(a), sources: sources.clone() })
+                .map(|a| OutputColumn::new(ident_name(a), sources.clone()))
                 .collect();
             scope.relations.push(Relation {
                 name,
@@ -443,24 +522,21 @@ impl<'a> Walker<'a> {
         for item in &select.projection {
             match item {
                 SelectItem::UnnamedExpr(expr) => {
-                    let sources = self.expr_sources(expr, &scope);
+                    let lineage = self.expr_lineage(expr, &scope);
                     let name = Self::output_name(expr);
-                    self.push_alias(&mut scope, &name, &sources);
-                    columns.push(OutputColumn { name, sources });
+                    self.push_alias(&mut scope, &name, &lineage);
+                    columns.push(OutputColumn::with(name, lineage));
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    let sources = self.expr_sources(expr, &scope);
+                    let lineage = self.expr_lineage(expr, &scope);
                     let name = ident_name(alias);
-                    self.push_alias(&mut scope, &name, &sources);
-                    columns.push(OutputColumn { name, sources });
+                    self.push_alias(&mut scope, &name, &lineage);
+                    columns.push(OutputColumn::with(name, lineage));
                 }
                 SelectItem::ExprWithAliases { expr, aliases } => {
-                    let sources = self.expr_sources(expr, &scope);
+                    let lineage = self.expr_lineage(expr, &scope);
                     for alias in aliases {
-                        columns.push(OutputColumn {
-                            name: ident_name(alias),
-                            sources: sources.clone(),
-                        });
+                        columns.push(OutputColumn::with(ident_name(alias), lineage.clone()));
                     }
                 }
                 SelectItem::Wildcard(_) => {
@@ -485,31 +561,40 @@ impl<'a> Walker<'a> {
                     }
                     SelectItemQualifiedWildcardKind::Expr(expr) => {
                         let sources = self.expr_sources(expr, &scope);
-                        columns.push(OutputColumn { name: "*".into(), sources });
+                        columns.push(OutputColumn::new("*", sources));
                     }
                 },
             }
         }
 
-        // Clauses that decide which rows, not what values: walked for what they read.
-        let deciding = select
+        // Clauses that decide which rows there are and in what order, not what values.
+        let filters = select
             .selection
             .iter()
-            .chain(select.prewhere.iter())
-            .chain(select.having.iter())
-            .chain(select.qualify.iter());
-        for e in deciding {
-            self.walk_for_reads(e, &scope);
+            .chain(&select.prewhere)
+            .chain(&select.having)
+            .chain(&select.qualify);
+        for e in filters {
+            self.decide(e, &scope, IndirectKind::Filter);
         }
         if let GroupByExpr::Expressions(exprs, _) = &select.group_by {
             for e in exprs {
-                self.walk_for_reads(e, &scope);
+                self.decide_key(e, &columns, &scope, IndirectKind::GroupBy);
             }
+        }
+        let sorts = select
+            .sort_by
+            .iter()
+            .map(|o| &o.expr)
+            .chain(&select.cluster_by)
+            .chain(&select.distribute_by);
+        for e in sorts.chain(order_by.iter().map(|o| &o.expr)) {
+            self.decide_key(e, &columns, &scope, IndirectKind::Sort);
         }
         Shape { columns: dedup_star_covered(columns) }
     }
 
-    fn push_alias(&self, scope: &mut Scope<'_>, name: &str, sources: &BTreeSet<ColumnRef>) {
+    fn push_alias(&self, scope: &mut Scope<'_>, name: &str, sources: &Sources) {
         if self.env.dialect.supports_lateral_column_alias() {
             scope.aliases.push((name.to_string(), sources.clone()));
         }
@@ -521,8 +606,25 @@ impl<'a> Walker<'a> {
         self.table_factor(&item.relation, scope);
         for join in &item.joins {
             self.table_factor(&join.relation, scope);
-            if let Some(JoinConstraint::On(on)) = join_constraint(&join.join_operator) {
-                self.walk_for_reads(on, scope);
+            match join_constraint(&join.join_operator) {
+                Some(JoinConstraint::On(on)) => self.decide(on, scope, IndirectKind::Join),
+                Some(JoinConstraint::Using(names)) => {
+                    // `USING (id)`: the column of that name on both sides.
+                    for name in names {
+                        let Some(column) = name.0.last().and_then(|p| p.as_ident()).map(ident_name)
+                        else {
+                            continue;
+                        };
+                        for rel in scope.relations.iter().filter(|r| r.has(&column) != Has::No) {
+                            let keys = rel.column(&column, self.env.catalog);
+                            self.indirect.extend(keys.all().map(|c| (c, IndirectKind::Join)));
+                        }
+                    }
+                }
+                Some(JoinConstraint::Natural | JoinConstraint::None) | None => {}
+            }
+            if let JoinOperator::AsOf { match_condition, .. } = &join.join_operator {
+                self.decide(match_condition, scope, IndirectKind::Join);
             }
         }
     }
@@ -565,6 +667,7 @@ impl<'a> Walker<'a> {
                     let outer_view = Scope {
                         relations: scope.relations.clone(),
                         aliases: Vec::new(),
+                        windows: Vec::new(),
                         parent: scope.parent,
                     };
                     self.query(subquery, Some(&outer_view))
@@ -661,49 +764,92 @@ impl<'a> Walker<'a> {
     /// The base columns an expression's value is computed from. Nested queries are walked
     /// (what they read is read); the value of a scalar subquery comes from its output column.
     pub fn expr_sources(&mut self, expr: &Expr, scope: &Scope<'_>) -> BTreeSet<ColumnRef> {
-        let mut sources = BTreeSet::new();
-        let refs = references(expr, &mut |query, nested_use| {
-            let shape = self.query(query, Some(scope));
-            if nested_use == NestedUse::Value {
-                sources.extend(shape.columns.into_iter().flat_map(|c| c.sources));
-            }
-        });
-        for parts in &refs.columns {
-            let found = self.resolve(parts, scope, expr);
-            sources.extend(found);
-        }
-        for star in &refs.stars {
-            match star {
-                None => {
-                    for rel in &scope.relations {
-                        sources.extend(rel.star().into_iter().flat_map(|c| c.sources));
-                    }
-                }
-                Some(parts) => {
-                    let key = parts.iter().map(ident_name).collect::<Vec<_>>().join(".");
-                    if let Some(rel) = scope.relation(&key) {
-                        sources.extend(rel.star().into_iter().flat_map(|c| c.sources));
-                    }
-                }
-            }
-        }
-        sources
+        self.expr_lineage(expr, scope).direct
     }
 
-    /// Walk an expression only for the datasets its subqueries read.
-    pub fn walk_for_reads(&mut self, expr: &Expr, scope: &Scope<'_>) {
-        references(expr, &mut |query, _| {
-            self.query(query, Some(scope));
+    /// What an expression's value is computed from, and what decides it (CASE conditions,
+    /// window keys, the subqueries of `IN` / `EXISTS` tests).
+    pub fn expr_lineage(&mut self, expr: &Expr, scope: &Scope<'_>) -> Sources {
+        let mut lineage = Sources::default();
+        let refs = references(expr, &mut |query, nested_use, role| {
+            let shape = self.query(query, Some(scope));
+            let role = if nested_use == NestedUse::Predicate { Role::Conditional } else { role };
+            for column in shape.columns {
+                lineage.extend(column.lineage().in_role(role));
+            }
         });
+        for (parts, role) in &refs.columns {
+            let found = self.resolve(parts, scope, expr);
+            lineage.extend(found.in_role(*role));
+        }
+        for (star, role) in &refs.stars {
+            let relations: Vec<&Relation> = match star {
+                None => scope.relations.iter().collect(),
+                Some(parts) => {
+                    let key = parts.iter().map(ident_name).collect::<Vec<_>>().join(".");
+                    scope.relation(&key).into_iter().collect()
+                }
+            };
+            for rel in relations {
+                for column in rel.star() {
+                    lineage.extend(column.lineage().in_role(*role));
+                }
+            }
+        }
+        for name in &refs.named_windows {
+            let key = ident_name(name);
+            if let Some((_, keys)) = scope.windows.iter().find(|(n, _)| *n == key) {
+                lineage.extend(keys.clone().in_role(Role::Window));
+            }
+        }
+        lineage
+    }
+
+    /// Every column an expression uses decides the result as `kind` (a WHERE, a join
+    /// condition, a grouping key): recorded for the statement, as are what its subqueries
+    /// read and decide.
+    pub fn decide(&mut self, expr: &Expr, scope: &Scope<'_>, kind: IndirectKind) {
+        let lineage = self.expr_lineage(expr, scope);
+        self.indirect.extend(lineage.all().map(|c| (c, kind)));
+    }
+
+    /// A key given by position or output name (`GROUP BY 1`, `ORDER BY total`) stands for
+    /// that output column; anything else is an expression over the scope.
+    fn decide_key(
+        &mut self,
+        expr: &Expr,
+        columns: &[OutputColumn],
+        scope: &Scope<'_>,
+        kind: IndirectKind,
+    ) {
+        let output = match expr {
+            Expr::Value(v) => match &v.value {
+                sqlparser::ast::Value::Number(n, _) => n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| columns.get(i)),
+                _ => None,
+            },
+            Expr::Identifier(ident) => {
+                let name = ident_name(ident);
+                // A column of a relation wins over an output name (SQL's GROUP BY rule).
+                let is_input = resolve_in(std::slice::from_ref(&name), scope, self.env).is_some();
+                columns.iter().find(|c| c.name == name).filter(|_| !is_input)
+            }
+            _ => None,
+        };
+        match output {
+            Some(column) => {
+                let lineage = column.lineage();
+                self.indirect.extend(lineage.all().map(|c| (c, kind)));
+            }
+            None => self.decide(expr, scope, kind),
+        }
     }
 
     /// Resolve a column reference in a scope chain.
-    fn resolve(
-        &mut self,
-        parts: &[Ident],
-        scope: &Scope<'_>,
-        context: &Expr,
-    ) -> BTreeSet<ColumnRef> {
+    fn resolve(&mut self, parts: &[Ident], scope: &Scope<'_>, context: &Expr) -> Sources {
         let names: Vec<String> = parts.iter().map(ident_name).collect();
         if let Some(found) = resolve_in(&names, scope, self.env) {
             return found;
@@ -719,7 +865,10 @@ impl<'a> Walker<'a> {
                         format!("column `{column}` could belong to several relations; give a --schema or qualify it"),
                     ));
                 }
-                BTreeSet::from([ColumnRef { dataset: None, column: column.clone() }])
+                Sources::direct(BTreeSet::from([ColumnRef {
+                    dataset: None,
+                    column: column.clone(),
+                }]))
             }
             _ => {
                 // `a.b` with no relation `a`: a struct field, or a table the query does not name.
@@ -731,7 +880,7 @@ impl<'a> Walker<'a> {
                     col,
                     format!("`{qualifier}.{column}`: no relation `{qualifier}` in scope"),
                 ));
-                BTreeSet::new()
+                Sources::default()
             }
         }
     }
@@ -768,7 +917,7 @@ pub fn to_usize(n: u64) -> usize {
 }
 
 /// Resolve `names` (a column reference, normalized) in a scope and its parents.
-fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<BTreeSet<ColumnRef>> {
+fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<Sources> {
     match names {
         [column] => {
             let mut definite = scope.relations.iter().filter(|r| r.has(column) == Has::Yes);
@@ -795,7 +944,7 @@ fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<BTre
             let key = qualifier.join(".");
             if let Some(rel) = scope.relation(&key) {
                 if rel.has(column) == Has::No {
-                    return Some(BTreeSet::new());
+                    return Some(Sources::default());
                 }
                 return Some(rel.column(column, env.catalog));
             }
@@ -807,7 +956,7 @@ fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<BTre
             if env.dialect.supports_struct_fields() && scope.parent.is_none() {
                 for cut in (1..names.len()).rev() {
                     if let Some(found) = resolve_in(&names[..cut], scope, env)
-                        && !found.iter().all(|c| c.dataset.is_none())
+                        && !found.direct.iter().all(|c| c.dataset.is_none())
                     {
                         return Some(found);
                     }
@@ -815,7 +964,7 @@ fn resolve_in(names: &[String], scope: &Scope<'_>, env: &Env<'_>) -> Option<BTre
             }
             None
         }
-        [] => Some(BTreeSet::new()),
+        [] => Some(Sources::default()),
     }
 }
 
@@ -855,7 +1004,7 @@ fn function_relation(
         Some(a) if !a.columns.is_empty() => a
             .columns
             .iter()
-            .map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() })
+            .map(|c| OutputColumn::new(ident_name(&c.name), sources.clone()))
             .collect(),
         // `UNNEST(arr) AS x` in BigQuery names the element after the alias.
         _ => return Relation { name, dataset: None, kind: RelationKind::Element(sources) },
@@ -876,7 +1025,7 @@ fn rename_columns(mut shape: Shape, alias: &TableAlias) -> Shape {
         shape.columns = alias
             .columns
             .iter()
-            .map(|c| OutputColumn { name: ident_name(&c.name), sources: sources.clone() })
+            .map(|c| OutputColumn::new(ident_name(&c.name), sources.clone()))
             .collect();
         return shape;
     }
@@ -894,7 +1043,10 @@ fn union_by_position(mut left: Shape, right: Shape) -> Shape {
         // Positions cannot be paired: keep named columns and merge stars.
         for column in right.columns {
             match left.columns.iter_mut().find(|c| c.name == column.name) {
-                Some(existing) => existing.sources.extend(column.sources),
+                Some(existing) => {
+                    existing.sources.extend(column.sources);
+                    existing.indirect.extend(column.indirect);
+                }
                 None if column.is_star() => left.columns.push(column),
                 None => {}
             }
@@ -903,6 +1055,7 @@ fn union_by_position(mut left: Shape, right: Shape) -> Shape {
     }
     for (l, r) in left.columns.iter_mut().zip(right.columns) {
         l.sources.extend(r.sources);
+        l.indirect.extend(r.indirect);
     }
     left
 }
