@@ -64,6 +64,7 @@ pub struct Config {
     catalog: Catalog,
     globs: GlobSet,
     glob_dialects: Vec<Dialect>,
+    indirect: bool,
 }
 
 /// What the command line says, over the file.
@@ -72,6 +73,8 @@ pub struct Overrides {
     pub dialect: Option<Dialect>,
     pub default_schema: Option<String>,
     pub catalog: Option<Catalog>,
+    /// Leave indirect lineage out (it costs about a tenth of the extraction time).
+    pub no_indirect: bool,
 }
 
 impl Config {
@@ -146,6 +149,7 @@ impl Config {
             catalog,
             globs,
             glob_dialects,
+            indirect: !overrides.no_indirect,
         })
     }
 
@@ -162,6 +166,7 @@ impl Config {
             default_schema: self.default_schema.clone(),
             catalog: self.catalog.clone(),
             dbt_model: dbt_model_name(path),
+            indirect: self.indirect,
         }
     }
 

@@ -67,3 +67,22 @@ fn tpc_queries_all_give_their_tables() {
 fn common_corpus() -> std::path::PathBuf {
     super::common::repo_root().join("../shared/corpus")
 }
+
+/// Issue #10's fixtures: every `fixtures/indirect/<dialect>/<case>.sql` states its expected
+/// indirect lineage in its header; all of them must match exactly.
+#[test]
+fn indirect_fixtures_match_exactly() {
+    let dir = super::common::repo_root().join("fixtures/indirect");
+    let cases = corpus::load_indirect(&dir).unwrap();
+    assert!(cases.len() >= 40, "expected at least 40 indirect-lineage fixtures, found {}", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let got = corpus::predict_indirect(case);
+        if got != case.expected {
+            let missing: Vec<_> = case.expected.difference(&got).collect();
+            let extra: Vec<_> = got.difference(&case.expected).collect();
+            failures.push(format!("{}: missing {missing:?}, extra {extra:?}", case.id));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -33,6 +33,9 @@ pub enum DebugCommand {
         /// Only cases whose id contains this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Indirect-lineage fixtures (`<dialect>/<case>.sql` with expected edges in comments).
+        #[arg(long, default_value = "fixtures/indirect")]
+        fixtures: PathBuf,
     },
     /// Statements per second over SQL files (parse + table and column lineage, in process),
     /// on one thread and on every core.
@@ -57,8 +60,21 @@ fn parse_peer(text: &str) -> Result<(String, PathBuf), String> {
 
 pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
     match command {
-        DebugCommand::Corpus { corpus: dir, peer, format, misses, filter } => {
+        DebugCommand::Corpus { corpus: dir, peer, format, misses, filter, fixtures } => {
+            let indirect = if fixtures.is_dir() {
+                let cases = corpus::load_indirect(&fixtures)
+                    .with_context(|| format!("reading {}", fixtures.display()))?;
+                let results = workers::map(&cases, workers::default_jobs(), |c| {
+                    (c.id.clone(), corpus::predict_indirect(c) == c.expected)
+                })?;
+                Some(results)
+            } else {
+                None
+            };
             if !dir.is_dir() {
+                if let Some(results) = &indirect {
+                    print_indirect(results, misses);
+                }
                 println!("corpus not found at {}: skipped", dir.display());
                 return Ok(ExitStatus::Success);
             }
@@ -88,12 +104,30 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
             }
             match format {
                 Format::Json => print_json(&reports)?,
-                Format::Text => print_text(&reports, misses),
+                Format::Text => {
+                    if let Some(results) = &indirect {
+                        print_indirect(results, misses);
+                    }
+                    print_text(&reports, misses);
+                }
             }
             Ok(ExitStatus::Success)
         }
         DebugCommand::Throughput { files, seconds } => throughput(&files, seconds),
     }
+}
+
+/// Exact-match share of the indirect-lineage fixtures.
+fn print_indirect(results: &[(String, bool)], misses: bool) {
+    let mut count = corpus::Count::default();
+    for (id, ok) in results {
+        count.add(*ok);
+        if misses && !ok {
+            println!("miss indirect {id}");
+        }
+    }
+    println!("indirect lineage, fixtures/indirect: {} exact", cell(count));
+    println!();
 }
 
 fn print_json(reports: &[(String, Report)]) -> anyhow::Result<()> {
@@ -165,8 +199,8 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
     let budget = Duration::from_secs_f64(seconds);
     // One pass over every file, repeated until the budget is spent: statements done, and
     // column edges found per pass (a check that lineage really was computed).
-    let run = |_: &usize| {
-        let settings = Settings::default();
+    let run = |indirect: bool, budget: Duration| {
+        let settings = Settings { indirect, ..Settings::default() };
         let start = Instant::now();
         let (mut passes, mut edges) = (0usize, 0usize);
         while passes == 0 || start.elapsed() < budget {
@@ -178,20 +212,35 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
         }
         (passes, start.elapsed().as_secs_f64(), edges / passes)
     };
-    let single = workers::map(&[0], 1, run)?;
-    let cores = workers::default_jobs();
-    let all: Vec<usize> = (0..cores).collect();
-    let parallel = workers::map(&all, cores, run)?;
     #[allow(clippy::cast_precision_loss)]
     let rate = |passes: usize, secs: f64| (statements * passes) as f64 / secs;
-    let (passes, secs, edges) = single[0];
+    // With and without indirect lineage, in alternating slices of the same run so that the
+    // machine's drift hits both: the cost of indirect lineage is their ratio.
+    let slices = 8;
+    let slice = budget / slices;
+    let (mut with, mut without) = ((0usize, 0.0f64), (0usize, 0.0f64));
+    let mut edges = 0;
+    for _ in 0..slices {
+        let (p, s, e) = workers::map(&[false], 1, |&i| run(i, slice))?[0];
+        without = (without.0 + p, without.1 + s);
+        let (p, s, e2) = workers::map(&[true], 1, |&i| run(i, slice))?[0];
+        with = (with.0 + p, with.1 + s);
+        edges = e2.max(e);
+    }
+    let (passes, secs) = with;
+    let cores = workers::default_jobs();
+    let all: Vec<bool> = vec![true; cores];
+    let parallel = workers::map(&all, cores, |&i| run(i, budget))?;
     let parallel_rate: f64 = parallel.iter().map(|(p, s, _)| rate(*p, *s)).sum();
+    let direct_rate = rate(without.0, without.1);
     println!(
         "{}",
         serde_json::json!({
             "statements": statements * passes,
             "seconds": secs,
             "statements_per_second": rate(passes, secs),
+            "statements_per_second_without_indirect": direct_rate,
+            "indirect_cost_percent": 100.0 * (1.0 - rate(passes, secs) / direct_rate),
             "cores": cores,
             "statements_per_second_all_cores": parallel_rate,
             "column_edges_per_pass": edges,

@@ -32,6 +32,9 @@ pub struct ExtractArgs {
     default_schema: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Leave out indirect lineage (the columns that filter, join, group, sort and decide).
+    #[arg(long)]
+    no_indirect: bool,
     /// Files analyzed at once (default: one per core).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -56,8 +59,12 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "dbt_packages", "dbt_modules", "
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     let dialect_flag = args.dialect.is_some();
-    let mut overrides =
-        Overrides { dialect: args.dialect, default_schema: args.default_schema, catalog: None };
+    let mut overrides = Overrides {
+        dialect: args.dialect,
+        default_schema: args.default_schema,
+        catalog: None,
+        no_indirect: args.no_indirect,
+    };
     if let Some(schema) = &args.schema {
         let catalog = load_schema(schema, args.dialect.unwrap_or_default())
             .with_context(|| format!("loading --schema {}", schema.display()))?;

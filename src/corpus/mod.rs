@@ -325,6 +325,84 @@ pub fn score(cases: &[Case], predictions: &BTreeMap<String, Prediction>) -> Repo
     report
 }
 
+/// A fixture of indirect lineage: a SQL file whose header comments state the expected
+/// `indirect` edges, written by reading the SQL (`-- kind: source -> target`, `""` for the
+/// anonymous result of a query, or `-- none`).
+#[derive(Debug, Clone)]
+pub struct IndirectCase {
+    pub id: String,
+    pub dialect: String,
+    pub sql: String,
+    pub expected: BTreeSet<(String, String, String)>,
+}
+
+/// Every `<dialect>/<case>.sql` under `dir`, sorted.
+pub fn load_indirect(dir: &Path) -> Result<Vec<IndirectCase>, std::io::Error> {
+    let mut cases = Vec::new();
+    let mut dialects: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dialects.sort();
+    for folder in dialects {
+        let dialect =
+            folder.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let mut files: Vec<PathBuf> = fs::read_dir(&folder)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        for file in files {
+            let sql = fs::read_to_string(&file)?;
+            let expected = sql.lines().filter_map(parse_expectation).collect();
+            let name =
+                file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            cases.push(IndirectCase {
+                id: format!("{dialect}/{name}"),
+                dialect: dialect.clone(),
+                sql,
+                expected,
+            });
+        }
+    }
+    Ok(cases)
+}
+
+/// `-- filter: raw.orders.status -> mart.orders` as (kind, source, target).
+fn parse_expectation(line: &str) -> Option<(String, String, String)> {
+    let rest = line.strip_prefix("-- ")?;
+    let (kind, edge) = rest.split_once(": ")?;
+    if !kind.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return None;
+    }
+    let (source, target) = edge.split_once(" -> ")?;
+    let target = if target.trim() == "\"\"" { String::new() } else { target.trim().to_string() };
+    Some((kind.to_string(), source.trim().to_string(), target))
+}
+
+/// git-lineage's indirect edges for a fixture, as (kind, source, target).
+pub fn predict_indirect(case: &IndirectCase) -> BTreeSet<(String, String, String)> {
+    let settings = Settings {
+        dialect: case.dialect.parse::<Dialect>().unwrap_or_default(),
+        ..Settings::default()
+    };
+    let fragment = extract(&case.id, case.sql.as_bytes(), &settings);
+    fragment
+        .transformations
+        .iter()
+        .flat_map(|t| &t.indirect)
+        .map(|e| {
+            let kind = serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            (kind, e.source.clone(), e.target.clone())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,5 +417,24 @@ mod tests {
         assert_eq!(column_name("db.t.a + b.c", &datasets), "db.t.a + b.c");
         assert_eq!(column_name("x", &datasets), "x");
         assert_eq!(fold("CASE  WHEN x"), "case when x");
+    }
+
+    #[test]
+    fn expectations_parse_from_comments() {
+        assert_eq!(
+            parse_expectation("-- filter: raw.t.a -> mart.t"),
+            Some(("filter".into(), "raw.t.a".into(), "mart.t".into()))
+        );
+        assert_eq!(
+            parse_expectation("-- sort: raw.t.a -> \"\""),
+            Some(("sort".into(), "raw.t.a".into(), String::new()))
+        );
+        assert_eq!(
+            parse_expectation(
+                "-- Expected indirect lineage, written by reading the SQL (kind: x -> y):"
+            ),
+            None
+        );
+        assert_eq!(parse_expectation("-- none"), None);
     }
 }

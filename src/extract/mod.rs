@@ -159,7 +159,7 @@ pub struct Rename {
 }
 
 /// What applies to one file: the caller resolves it from `.git-lineage.toml` and flags.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub dialect: sql::Dialect,
     /// Schema for unqualified dataset names; `None` leaves them unqualified.
@@ -167,6 +167,20 @@ pub struct Settings {
     pub catalog: Catalog,
     /// The file is the dbt model of this name: it writes the model's relation.
     pub dbt_model: Option<String>,
+    /// Compute indirect lineage (the columns that filter, join, group, sort and decide).
+    pub indirect: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            dialect: sql::Dialect::default(),
+            default_schema: None,
+            catalog: Catalog::default(),
+            dbt_model: None,
+            indirect: true,
+        }
+    }
 }
 
 /// The lineage of one file. Never fails: what cannot be analyzed becomes a diagnostic.
@@ -188,6 +202,7 @@ pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
     } else {
         let options = sql::SqlOptions {
             dialect: settings.dialect,
+            indirect: settings.indirect,
             default_schema: settings.default_schema.clone(),
             catalog: Some(&settings.catalog),
         };
@@ -263,6 +278,7 @@ fn templated(
     });
     let options = sql::SqlOptions {
         dialect: settings.dialect,
+        indirect: settings.indirect,
         default_schema: settings.default_schema.clone(),
         catalog: Some(&settings.catalog),
     };

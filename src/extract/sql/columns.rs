@@ -211,7 +211,7 @@ impl Visitor for Collector<'_> {
                         }
                     }
                     Some(WindowType::NamedWindow(name)) => {
-                        self.refs.named_windows.push(name.clone())
+                        self.refs.named_windows.push(name.clone());
                     }
                     None => {}
                 }

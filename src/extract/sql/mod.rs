@@ -32,11 +32,19 @@ use crate::extract::{
 use crate::source::LineIndex;
 
 /// What applies to one SQL text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SqlOptions<'a> {
     pub dialect: Dialect,
+    /// Compute indirect lineage too.
+    pub indirect: bool,
     pub default_schema: Option<String>,
     pub catalog: Option<&'a Catalog>,
+}
+
+impl Default for SqlOptions<'_> {
+    fn default() -> Self {
+        Self { dialect: Dialect::default(), indirect: true, default_schema: None, catalog: None }
+    }
 }
 
 /// The lineage of one statement, before it gets its id.
@@ -139,7 +147,7 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 let lines = (chunk_line, code_line);
                 out.extend(run_statements(
                     &statements,
-                    options.dialect,
+                    (options.dialect, options.indirect),
                     lines,
                     &mut session,
                     &mut diagnostics,
@@ -149,7 +157,7 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 let lines = (chunk_line, code_line);
                 for mut lineage in run_statements(
                     &statements,
-                    options.dialect,
+                    (options.dialect, options.indirect),
                     lines,
                     &mut session,
                     &mut diagnostics,
@@ -177,6 +185,7 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                 let body_line = file_lines.line_of(body_start);
                 let inner_options = SqlOptions {
                     dialect: options.dialect,
+                    indirect: options.indirect,
                     default_schema: session.default_schema.clone(),
                     catalog: Some(&session.catalog),
                 };
@@ -216,7 +225,7 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
 /// `lines` are the file lines of the chunk's start and of its first code.
 fn run_statements(
     statements: &[Statement],
-    dialect: Dialect,
+    (dialect, indirect): (Dialect, bool),
     (first_line, code_line): (usize, usize),
     session: &mut Session,
     diagnostics: &mut Vec<Diagnostic>,
@@ -230,6 +239,7 @@ fn run_statements(
             first_line,
             code_line,
             nested: statements.len() > 1,
+            indirect,
         };
         let effects = statement_lineage(statement, &env, &[], &mut out, diagnostics);
         apply_effects(effects, session);
@@ -685,17 +695,12 @@ fn statement_lineage(
             let target = target_relation(&update.table.relation, &walker);
             let target_name = target.as_ref().and_then(|r| r.dataset.clone());
             scope.relations.extend(target);
-            for join in &update.table.joins {
-                walker.table_factor(&join.relation, &mut scope);
-            }
+            walker.joins(&update.table.joins, &mut scope);
             if let Some(from) = &update.from {
                 let (sqlparser::ast::UpdateTableFromKind::BeforeSet(tables)
                 | sqlparser::ast::UpdateTableFromKind::AfterSet(tables)) = from;
                 for item in tables {
-                    walker.table_factor(&item.relation, &mut scope);
-                    for join in &item.joins {
-                        walker.table_factor(&join.relation, &mut scope);
-                    }
+                    walker.table_with_joins(item, &mut scope);
                 }
             }
             // T-SQL: `UPDATE t SET … FROM tab1 t JOIN …` names the target by an alias of FROM.
@@ -749,15 +754,10 @@ fn statement_lineage(
                 } else {
                     walker.table_factor(&item.relation, &mut scope);
                 }
-                for join in &item.joins {
-                    walker.table_factor(&join.relation, &mut scope);
-                }
+                walker.joins(&item.joins, &mut scope);
             }
             for item in delete.using.iter().flatten() {
-                walker.table_factor(&item.relation, &mut scope);
-                for join in &item.joins {
-                    walker.table_factor(&join.relation, &mut scope);
-                }
+                walker.table_with_joins(item, &mut scope);
             }
             if let Some(selection) = &delete.selection {
                 walker.decide(selection, &scope, IndirectKind::Filter);
@@ -813,6 +813,7 @@ fn statement_lineage(
                 // Redshift takes the query as a string: analyze it like any SQL.
                 let options = SqlOptions {
                     dialect: env.dialect,
+                    indirect: env.indirect,
                     default_schema: env.default_schema.map(str::to_string),
                     catalog: Some(env.catalog),
                 };
@@ -1330,6 +1331,7 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
                 first_line: 1,
                 code_line: 1,
                 nested: false,
+                indirect: false,
             };
             let effects = statement_lineage(statement, &env, &[], &mut Vec::new(), &mut Vec::new());
             for (table, columns) in &effects.created {

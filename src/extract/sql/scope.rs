@@ -131,6 +131,8 @@ pub struct Env<'a> {
     /// The statement is one of several in a chunk (a procedure body): its own line comes
     /// from its span, not from the chunk.
     pub nested: bool,
+    /// Compute indirect lineage (filters, keys, conditions) too.
+    pub indirect: bool,
 }
 
 /// A relation visible in a SELECT: a table, or a derived table (subquery, CTE, function).
@@ -316,6 +318,10 @@ pub struct Walker<'a> {
     /// keys, sort keys), anywhere in its queries.
     pub indirect: BTreeSet<(ColumnRef, IndirectKind)>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Unattributed column names already reported.
+    ambiguous: BTreeSet<String>,
+    /// Whether indirect lineage is computed (`Settings::indirect`).
+    with_indirect: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -326,6 +332,8 @@ impl<'a> Walker<'a> {
             reads: BTreeSet::new(),
             indirect: BTreeSet::new(),
             diagnostics: Vec::new(),
+            ambiguous: BTreeSet::new(),
+            with_indirect: env.indirect,
         }
     }
 
@@ -602,9 +610,15 @@ impl<'a> Walker<'a> {
 
     /// Add the relations of `a JOIN b ON …` to the scope; join conditions are walked once
     /// both sides are in it.
-    fn table_with_joins(&mut self, item: &TableWithJoins, scope: &mut Scope<'_>) {
+    pub fn table_with_joins(&mut self, item: &TableWithJoins, scope: &mut Scope<'_>) {
         self.table_factor(&item.relation, scope);
-        for join in &item.joins {
+        self.joins(&item.joins, scope);
+    }
+
+    /// Add joined relations to the scope; each join condition is walked once both of its
+    /// sides are in it, and its columns decide the result as join keys.
+    pub fn joins(&mut self, joins: &[sqlparser::ast::Join], scope: &mut Scope<'_>) {
+        for join in joins {
             self.table_factor(&join.relation, scope);
             match join_constraint(&join.join_operator) {
                 Some(JoinConstraint::On(on)) => self.decide(on, scope, IndirectKind::Join),
@@ -617,7 +631,9 @@ impl<'a> Walker<'a> {
                         };
                         for rel in scope.relations.iter().filter(|r| r.has(&column) != Has::No) {
                             let keys = rel.column(&column, self.env.catalog);
-                            self.indirect.extend(keys.all().map(|c| (c, IndirectKind::Join)));
+                            if self.with_indirect {
+                                self.indirect.extend(keys.all().map(|c| (c, IndirectKind::Join)));
+                            }
                         }
                     }
                 }
@@ -779,7 +795,7 @@ impl<'a> Walker<'a> {
             }
         });
         for (parts, role) in &refs.columns {
-            let found = self.resolve(parts, scope, expr);
+            let found = self.resolve(parts, scope);
             lineage.extend(found.in_role(*role));
         }
         for (star, role) in &refs.stars {
@@ -809,6 +825,13 @@ impl<'a> Walker<'a> {
     /// condition, a grouping key): recorded for the statement, as are what its subqueries
     /// read and decide.
     pub fn decide(&mut self, expr: &Expr, scope: &Scope<'_>, kind: IndirectKind) {
+        if !self.with_indirect {
+            // Still walk the subqueries: what they read is read.
+            references(expr, &mut |query, _, _| {
+                self.query(query, Some(scope));
+            });
+            return;
+        }
         let lineage = self.expr_lineage(expr, scope);
         self.indirect.extend(lineage.all().map(|c| (c, kind)));
     }
@@ -849,16 +872,17 @@ impl<'a> Walker<'a> {
     }
 
     /// Resolve a column reference in a scope chain.
-    fn resolve(&mut self, parts: &[Ident], scope: &Scope<'_>, context: &Expr) -> Sources {
+    fn resolve(&mut self, parts: &[Ident], scope: &Scope<'_>) -> Sources {
         let names: Vec<String> = parts.iter().map(ident_name).collect();
         if let Some(found) = resolve_in(&names, scope, self.env) {
             return found;
         }
         match names.as_slice() {
             [column] => {
-                // Several relations may have it and no catalog says which.
-                if scope.relations.len() > 1 {
-                    let (line, col) = self.position(context.span().start);
+                // Several relations may have it and no catalog says which. Said once per
+                // column and statement: a query repeats its columns in every clause.
+                if scope.relations.len() > 1 && self.ambiguous.insert(column.clone()) {
+                    let (line, col) = self.ident_position(parts);
                     self.diagnostics.push(Diagnostic::warning(
                         line,
                         col,
@@ -874,7 +898,7 @@ impl<'a> Walker<'a> {
                 // `a.b` with no relation `a`: a struct field, or a table the query does not name.
                 let column = names.last().cloned().unwrap_or_default();
                 let qualifier = names[..names.len() - 1].join(".");
-                let (line, col) = self.position(context.span().start);
+                let (line, col) = self.ident_position(parts);
                 self.diagnostics.push(Diagnostic::warning(
                     line,
                     col,
@@ -900,6 +924,14 @@ impl<'a> Walker<'a> {
                 Self::output_name(inner)
             }
             _ => expr.to_string(),
+        }
+    }
+
+    /// File position of a column reference: its first identifier's.
+    fn ident_position(&self, parts: &[Ident]) -> (usize, usize) {
+        match parts.first() {
+            Some(ident) => self.position(ident.span.start),
+            None => (self.env.code_line, 1),
         }
     }
 
