@@ -74,7 +74,11 @@ fn common_corpus() -> std::path::PathBuf {
 fn indirect_fixtures_match_exactly() {
     let dir = super::common::repo_root().join("fixtures/indirect");
     let cases = corpus::load_indirect(&dir).unwrap();
-    assert!(cases.len() >= 40, "expected at least 40 indirect-lineage fixtures, found {}", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "expected at least 40 indirect-lineage fixtures, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let got = corpus::predict_indirect(case);
@@ -85,4 +89,33 @@ fn indirect_fixtures_match_exactly() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The dbt project of the corpus (jaffle_shop on duckdb) against its hand-written lineage:
+/// every model's reads and every model column's direct sources.
+#[test]
+fn dbt_project_lineage_matches_the_hand_written_answer() {
+    let dir = common_corpus();
+    if !dir.is_dir() {
+        eprintln!("skipped: no corpus at {}", dir.display());
+        return;
+    }
+    let scores = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || corpus::score_dbt(&dir).unwrap())
+        .unwrap()
+        .join()
+        .unwrap();
+    for score in scores {
+        assert_eq!(
+            score.models.matched, score.models.scored,
+            "{}: {:?}",
+            score.project, score.misses
+        );
+        assert_eq!(
+            score.columns.matched, score.columns.scored,
+            "{}: {:?}",
+            score.project, score.misses
+        );
+    }
 }

@@ -102,11 +102,26 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
                     .collect();
                 reports.push((name.clone(), corpus::score(&cases, &predictions)));
             }
+            let dbt = corpus::score_dbt(&dir)
+                .with_context(|| format!("reading dbt projects in {}", dir.display()))?;
             match format {
                 Format::Json => print_json(&reports)?,
                 Format::Text => {
                     if let Some(results) = &indirect {
                         print_indirect(results, misses);
+                    }
+                    for project in &dbt {
+                        println!(
+                            "dbt project {}: model reads {} exact, model columns {} exact",
+                            project.project,
+                            cell(project.models),
+                            cell(project.columns)
+                        );
+                        if misses {
+                            for m in &project.misses {
+                                println!("miss dbt {m}");
+                            }
+                        }
                     }
                     print_text(&reports, misses);
                 }

@@ -50,10 +50,6 @@ fn parse_dialect(name: &str) -> Result<Dialect, String> {
     name.parse::<Dialect>().map_err(|e| e.to_string())
 }
 
-/// How many times the files are re-analyzed with the columns other files create: the length
-/// of the longest chain of `SELECT *` models that gets fully expanded.
-const MAX_SCHEMA_ROUNDS: usize = 8;
-
 /// Folders that hold generated or vendored SQL, not the project's own.
 const SKIPPED_DIRS: &[&str] = &["node_modules", "dbt_packages", "dbt_modules", "target", "logs"];
 
@@ -121,32 +117,10 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
             },
         }
     };
-    let mut inferred = Catalog::new();
-    let mut fragments = workers::map(&inputs, jobs, |input| extract_one(input, &inferred))?;
-    // Files read what other files create: once the created datasets' columns are known, the
-    // files that read them are analyzed again so that their `SELECT *` expands. Each round
-    // reaches one step further down a chain of models.
-    for _ in 0..MAX_SCHEMA_ROUNDS {
-        let next = graph::infer_catalog(&fragments, config.catalog());
-        let changed = next.changed(&inferred);
-        if changed.is_empty() {
-            break;
-        }
-        inferred = next;
-        let again: Vec<usize> = (0..fragments.len())
-            .filter(|&i| {
-                fragments[i]
-                    .transformations
-                    .iter()
-                    .flat_map(|t| &t.reads)
-                    .any(|r| changed.contains(r))
-            })
-            .collect();
-        let redone = workers::map(&again, jobs, |&i| extract_one(&inputs[i], &inferred))?;
-        for (i, fragment) in again.into_iter().zip(redone) {
-            fragments[i] = fragment;
-        }
-    }
+    let first = workers::map(&inputs, jobs, |input| extract_one(input, &Catalog::new()))?;
+    let fragments = graph::with_inferred_schemas(first, config.catalog(), |again, inferred| {
+        workers::map(again, jobs, |&i| extract_one(&inputs[i], inferred))
+    })?;
 
     let mut stdout = std::io::stdout().lock();
     match args.format {

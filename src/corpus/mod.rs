@@ -325,6 +325,131 @@ pub fn score(cases: &[Case], predictions: &BTreeMap<String, Prediction>) -> Repo
     report
 }
 
+/// A dbt project of the corpus with its hand-written answer (`expected_lineage.json`): the
+/// models each model reads, and each model column's direct sources.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DbtScore {
+    pub project: String,
+    /// Models whose reads match exactly.
+    pub models: Count,
+    /// Model columns whose direct sources match exactly.
+    pub columns: Count,
+    pub misses: Vec<String>,
+}
+
+/// Score every dbt project under the corpus folder that has an `expected_lineage.json`.
+pub fn score_dbt(corpus: &Path) -> Result<Vec<DbtScore>, std::io::Error> {
+    let mut scores = Vec::new();
+    let mut projects: Vec<PathBuf> = fs::read_dir(corpus)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.join("dbt_project.yml").is_file() && p.join("expected_lineage.json").is_file()
+        })
+        .collect();
+    projects.sort();
+    for project in projects {
+        let expected: DbtExpected =
+            match serde_json::from_str(&fs::read_to_string(project.join("expected_lineage.json"))?)
+            {
+                Ok(e) => e,
+                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            };
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(project.join("models"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(walkdir::DirEntry::into_path)
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        let inputs: Vec<(String, Vec<u8>, Option<String>)> = files
+            .iter()
+            .map(|f| {
+                let bytes = fs::read(f).unwrap_or_default();
+                (f.display().to_string(), bytes, crate::config::dbt_model_name(f))
+            })
+            .collect();
+        let run = |input: &(String, Vec<u8>, Option<String>), inferred: &Catalog| {
+            let settings = Settings {
+                dialect: Dialect::DuckDb,
+                catalog: inferred.clone(),
+                dbt_model: input.2.clone(),
+                ..Settings::default()
+            };
+            extract(&input.0, &input.1, &settings)
+        };
+        let first: Vec<Fragment> = inputs.iter().map(|i| run(i, &Catalog::new())).collect();
+        let fragments =
+            crate::graph::with_inferred_schemas(first, &Catalog::new(), |again, inferred| {
+                Ok::<_, std::convert::Infallible>(
+                    again.iter().map(|&i| run(&inputs[i], inferred)).collect(),
+                )
+            })
+            .unwrap_or_default();
+        let mut score = DbtScore {
+            project: project
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            ..DbtScore::default()
+        };
+        let models: BTreeMap<&str, &crate::extract::Transformation> = fragments
+            .iter()
+            .flat_map(|f| &f.transformations)
+            .filter(|t| t.kind == Kind::Model)
+            .filter_map(|t| t.writes.first().map(|w| (w.as_str(), t)))
+            .collect();
+        for (name, node) in &expected.nodes {
+            if node.kind != "model" {
+                continue;
+            }
+            let got: Option<BTreeSet<&String>> =
+                models.get(name.as_str()).map(|t| t.reads.iter().collect());
+            let ok = got == Some(node.reads.iter().collect());
+            score.models.add(ok);
+            if !ok {
+                score.misses.push(format!("{name}: reads"));
+            }
+        }
+        for (model, columns) in &expected.column_lineage {
+            for (column, sources) in columns {
+                let target = format!("{model}.{column}");
+                let got: BTreeSet<&str> = models
+                    .get(model.as_str())
+                    .map(|t| {
+                        t.columns
+                            .iter()
+                            .filter(|c| c.target == target)
+                            .map(|c| c.source.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ok = got == sources.iter().map(String::as_str).collect();
+                score.columns.add(ok);
+                if !ok {
+                    score.misses.push(format!("{target}: {got:?}"));
+                }
+            }
+        }
+        scores.push(score);
+    }
+    Ok(scores)
+}
+
+#[derive(Deserialize)]
+struct DbtExpected {
+    nodes: BTreeMap<String, DbtNode>,
+    column_lineage: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+struct DbtNode {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    reads: Vec<String>,
+}
+
 /// A fixture of indirect lineage: a SQL file whose header comments state the expected
 /// `indirect` edges, written by reading the SQL (`-- kind: source -> target`, `""` for the
 /// anonymous result of a query, or `-- none`).

@@ -125,6 +125,43 @@ pub fn infer_catalog<'a>(
     catalog
 }
 
+/// How many times files are re-analyzed with the columns other files create: the length of
+/// the longest chain of `SELECT *` models that gets fully expanded.
+pub const MAX_SCHEMA_ROUNDS: usize = 8;
+
+/// Files read what other files create: once the created datasets' columns are known (see
+/// [`infer_catalog`]), the files that read them are analyzed again, by `reanalyze` (given the
+/// indexes of those files and the columns learned), so that their `SELECT *` expands. Each
+/// round reaches one step further down a chain of models.
+pub fn with_inferred_schemas<E>(
+    mut fragments: Vec<Fragment>,
+    known: &Catalog,
+    mut reanalyze: impl FnMut(&[usize], &Catalog) -> Result<Vec<Fragment>, E>,
+) -> Result<Vec<Fragment>, E> {
+    let mut inferred = Catalog::new();
+    for _ in 0..MAX_SCHEMA_ROUNDS {
+        let next = infer_catalog(&fragments, known);
+        let changed = next.changed(&inferred);
+        if changed.is_empty() {
+            break;
+        }
+        inferred = next;
+        let again: Vec<usize> = (0..fragments.len())
+            .filter(|&i| {
+                fragments[i]
+                    .transformations
+                    .iter()
+                    .flat_map(|t| &t.reads)
+                    .any(|r| changed.contains(r))
+            })
+            .collect();
+        for (i, fragment) in again.iter().zip(reanalyze(&again, &inferred)?) {
+            fragments[*i] = fragment;
+        }
+    }
+    Ok(fragments)
+}
+
 /// Transformations that move data between datasets (not DDL housekeeping such as DROP).
 pub fn moves_data(kind: Kind) -> bool {
     !matches!(kind, Kind::Drop | Kind::Truncate | Kind::Rename | Kind::Use)
