@@ -71,13 +71,7 @@ pub fn load(corpus: &Path) -> Result<Vec<Case>, std::io::Error> {
     let mut cases = Vec::new();
     let sqllineage = corpus.join("sqllineage");
     if sqllineage.is_dir() {
-        let mut files: Vec<PathBuf> = fs::read_dir(&sqllineage)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in entries(&sqllineage, |p| p.extension().is_some_and(|e| e == "jsonl"))? {
             for line in fs::read_to_string(&file)?.lines().filter(|l| !l.trim().is_empty()) {
                 match serde_json::from_str::<Case>(line) {
                     Ok(mut case) => {
@@ -215,6 +209,14 @@ pub fn to_sqllineage(id: &str, fragment: &Fragment) -> Prediction {
     }
 }
 
+/// The entries of a folder that `keep` accepts, sorted.
+fn entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, std::io::Error> {
+    let mut found: Vec<PathBuf> =
+        fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| keep(p)).collect();
+    found.sort();
+    Ok(found)
+}
+
 fn is_path(name: &str) -> bool {
     name.contains('/') || name.contains("://")
 }
@@ -340,14 +342,9 @@ pub struct DbtScore {
 /// Score every dbt project under the corpus folder that has an `expected_lineage.json`.
 pub fn score_dbt(corpus: &Path) -> Result<Vec<DbtScore>, std::io::Error> {
     let mut scores = Vec::new();
-    let mut projects: Vec<PathBuf> = fs::read_dir(corpus)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.join("dbt_project.yml").is_file() && p.join("expected_lineage.json").is_file()
-        })
-        .collect();
-    projects.sort();
+    let projects = entries(corpus, |p| {
+        p.join("dbt_project.yml").is_file() && p.join("expected_lineage.json").is_file()
+    })?;
     for project in projects {
         let expected: DbtExpected =
             match serde_json::from_str(&fs::read_to_string(project.join("expected_lineage.json"))?)
@@ -464,22 +461,11 @@ pub struct IndirectCase {
 /// Every `<dialect>/<case>.sql` under `dir`, sorted.
 pub fn load_indirect(dir: &Path) -> Result<Vec<IndirectCase>, std::io::Error> {
     let mut cases = Vec::new();
-    let mut dialects: Vec<PathBuf> = fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dialects.sort();
+    let dialects = entries(dir, |p| p.is_dir())?;
     for folder in dialects {
         let dialect =
             folder.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let mut files: Vec<PathBuf> = fs::read_dir(&folder)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-            .collect();
-        files.sort();
-        for file in files {
+        for file in entries(&folder, |p| p.extension().is_some_and(|e| e == "sql"))? {
             let sql = fs::read_to_string(&file)?;
             let expected = sql.lines().filter_map(parse_expectation).collect();
             let name =
