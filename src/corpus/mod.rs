@@ -461,7 +461,7 @@ pub struct IndirectCase {
 /// Every `<dialect>/<case>.sql` under `dir`, sorted.
 pub fn load_indirect(dir: &Path) -> Result<Vec<IndirectCase>, std::io::Error> {
     let mut cases = Vec::new();
-    let dialects = entries(dir, |p| p.is_dir())?;
+    let dialects = entries(dir, Path::is_dir)?;
     for folder in dialects {
         let dialect =
             folder.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
