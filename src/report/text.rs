@@ -9,8 +9,9 @@ pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Res
     for fragment in fragments {
         writeln!(out, "{}", fragment.path)?;
         for t in &fragment.transformations {
-            let partial =
-                if t.confidence == Confidence::Partial { " (partial: tables only)" } else { "" };
+            // Partial: the statement parsed only after dropping a word, or only its tables
+            // were recovered; its diagnostic says which.
+            let partial = if t.confidence == Confidence::Partial { " (partial)" } else { "" };
             let kind = serde_json::to_value(t.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
