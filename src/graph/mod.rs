@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::extract::{Catalog, Fragment, Kind, Transformation};
+use crate::extract::{Catalog, Fragment, IndirectKind, Kind, Transformation};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Node {
@@ -26,6 +26,8 @@ pub struct LineageGraph {
     index: BTreeMap<Node, NodeIndex>,
     /// Column edges `dataset.column -> dataset.column` of every transformation.
     columns: BTreeSet<(String, String)>,
+    /// Indirect edges, marked with how the source decides the target.
+    indirect: BTreeSet<(String, String, IndirectKind)>,
 }
 
 impl LineageGraph {
@@ -51,6 +53,18 @@ impl LineageGraph {
             self.graph.update_edge(node, d, ());
         }
         self.columns.extend(t.columns.iter().map(|c| (c.source.clone(), c.target.clone())));
+        self.indirect
+            .extend(t.indirect.iter().map(|e| (e.source.clone(), e.target.clone(), e.kind)));
+    }
+
+    /// What a column decides, directly or not: the datasets and columns downstream of it
+    /// through indirect edges (a filter column decides the dataset it filters), with how.
+    pub fn decided_by(&self, column: &str) -> BTreeSet<(String, IndirectKind)> {
+        self.indirect
+            .iter()
+            .filter(|(s, _, _)| s == column)
+            .map(|(_, t, k)| (t.clone(), *k))
+            .collect()
     }
 
     fn node(&mut self, node: Node) -> NodeIndex {
@@ -215,6 +229,18 @@ mod tests {
     fn paths_run_from_roots_to_leaves_through_intermediates() {
         let e = edges(&[("a.x", "b.x"), ("b.x", "c.y"), ("a.z", "c.z"), ("b.x", "d.x")]);
         assert_eq!(column_paths(&e), edges(&[("a.x", "c.y"), ("a.x", "d.x"), ("a.z", "c.z")]));
+    }
+
+    #[test]
+    fn indirect_edges_are_kept_with_their_kind() {
+        let sql = b"INSERT INTO mart.t SELECT id FROM raw.s WHERE status = 'x'";
+        let fragment = crate::extract::extract("a.sql", sql, &crate::extract::Settings::default());
+        let graph = LineageGraph::from_fragments([&fragment]);
+        assert_eq!(
+            graph.decided_by("raw.s.status"),
+            BTreeSet::from([("mart.t".to_string(), IndirectKind::Filter)])
+        );
+        assert!(graph.decided_by("raw.s.id").is_empty());
     }
 
     #[test]
