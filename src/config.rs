@@ -65,6 +65,9 @@ pub struct Config {
     globs: GlobSet,
     glob_dialects: Vec<Dialect>,
     indirect: bool,
+    /// dbt projects of a commit's tree (folder -> model paths); `None` on the file system,
+    /// where they are looked up beside each file.
+    dbt_projects: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// What the command line says, over the file.
@@ -93,7 +96,9 @@ impl Config {
             }
             dir = d.parent();
         }
-        Self::from_parts(start, ExtractConfig::default(), overrides, Path::new(""))
+        Self::from_parts(start, ExtractConfig::default(), overrides, Path::new(""), &|p: &Path| {
+            std::fs::read(p)
+        })
     }
 
     pub fn load(path: &Path, overrides: Overrides) -> Result<Self, Error> {
@@ -102,7 +107,42 @@ impl Config {
         let file: FileConfig =
             toml::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?;
         let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Self::from_parts(root, file.extract, overrides, path)
+        Self::from_parts(root, file.extract, overrides, path, &|p: &Path| std::fs::read(p))
+    }
+
+    /// The configuration as committed: `.git-lineage.toml` (if any) and the files it names are
+    /// read from a commit's tree through `read` (paths from the repository root); dbt projects
+    /// are found among the tree's `paths`.
+    pub fn from_tree(
+        config_text: Option<&str>,
+        overrides: Overrides,
+        paths: &[String],
+        read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Self, Error> {
+        let path = Path::new(FILE_NAME);
+        let file: FileConfig = match config_text {
+            Some(text) => {
+                toml::from_str(text).map_err(|source| Error::Parse { path: path.into(), source })?
+            }
+            None => FileConfig::default(),
+        };
+        let mut config = Self::from_parts(PathBuf::new(), file.extract, overrides, path, read)?;
+        let mut projects = BTreeMap::new();
+        for project in
+            paths.iter().filter(|p| *p == "dbt_project.yml" || p.ends_with("/dbt_project.yml"))
+        {
+            let dir = project
+                .strip_suffix("dbt_project.yml")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string();
+            let text = read(Path::new(project))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            projects.insert(dir, model_paths(&text));
+        }
+        config.dbt_projects = Some(projects);
+        Ok(config)
     }
 
     fn from_parts(
@@ -110,6 +150,7 @@ impl Config {
         file: ExtractConfig,
         overrides: Overrides,
         path: &Path,
+        read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
     ) -> Result<Self, Error> {
         let parse_dialect = |name: &str| {
             name.parse::<Dialect>().map_err(|source| Error::Dialect { path: path.into(), source })
@@ -136,7 +177,7 @@ impl Config {
             source,
         })?;
         let mut catalog = match &file.schema {
-            Some(schema) => load_schema(&root.join(schema), dialect)?,
+            Some(schema) => load_schema_with(&root.join(schema), dialect, read)?,
             None => Catalog::new(),
         };
         if let Some(extra) = overrides.catalog {
@@ -150,6 +191,7 @@ impl Config {
             globs,
             glob_dialects,
             indirect: !overrides.no_indirect,
+            dbt_projects: None,
         })
     }
 
@@ -165,7 +207,10 @@ impl Config {
             dialect,
             default_schema: self.default_schema.clone(),
             catalog: self.catalog.clone(),
-            dbt_model: dbt_model_name(path),
+            dbt_model: match &self.dbt_projects {
+                Some(projects) => dbt_model_in_tree(path, projects),
+                None => dbt_model_name(path),
+            },
             indirect: self.indirect,
         }
     }
@@ -178,7 +223,15 @@ impl Config {
 /// A `--schema` file: JSON `{"schema.table": [cols]}`, or SQL whose CREATE TABLE statements
 /// declare the columns.
 pub fn load_schema(path: &Path, dialect: Dialect) -> Result<Catalog, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    load_schema_with(path, dialect, &|p: &Path| std::fs::read(p))
+}
+
+fn load_schema_with(
+    path: &Path,
+    dialect: Dialect,
+    read: &dyn Fn(&Path) -> std::io::Result<Vec<u8>>,
+) -> Result<Catalog, Error> {
+    let bytes = read(path).map_err(|source| Error::Read { path: path.into(), source })?;
     let text = String::from_utf8_lossy(&bytes);
     if text.trim_start().starts_with('{') {
         return Catalog::from_json(&text)
@@ -199,7 +252,8 @@ pub fn dbt_model_name(path: &Path) -> Option<String> {
         if d.join("dbt_project.yml").is_file() {
             let relative = absolute.strip_prefix(d).ok()?;
             let first = relative.components().next()?.as_os_str().to_str()?;
-            let model_paths = model_paths(&d.join("dbt_project.yml"));
+            let text = std::fs::read_to_string(d.join("dbt_project.yml")).unwrap_or_default();
+            let model_paths = model_paths(&text);
             return model_paths
                 .iter()
                 .any(|m| m == first)
@@ -211,10 +265,29 @@ pub fn dbt_model_name(path: &Path) -> Option<String> {
     None
 }
 
+/// The dbt model a tree path is, given the tree's dbt projects (folder -> model paths): the
+/// nearest project above it, when the file is under one of its model paths.
+fn dbt_model_in_tree(path: &Path, projects: &BTreeMap<String, Vec<String>>) -> Option<String> {
+    if path.extension().is_none_or(|e| e != "sql") {
+        return None;
+    }
+    let text = path.to_str()?;
+    let (dir, model_paths) = projects
+        .iter()
+        .filter(|(dir, _)| dir.is_empty() || text.starts_with(&format!("{dir}/")))
+        .max_by_key(|(dir, _)| dir.len())?;
+    let relative = if dir.is_empty() { text } else { &text[dir.len() + 1..] };
+    let first = relative.split('/').next()?;
+    model_paths
+        .iter()
+        .any(|m| m == first)
+        .then(|| path.file_stem()?.to_str().map(str::to_string))
+        .flatten()
+}
+
 /// `model-paths: ["models", …]` from `dbt_project.yml`, read with a line scan (the one key we
 /// need does not justify a YAML parser); `models` by default.
-fn model_paths(project: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(project).unwrap_or_default();
+fn model_paths(text: &str) -> Vec<String> {
     text.lines()
         .find_map(|line| line.trim().strip_prefix("model-paths:"))
         .map(|list| {

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
 
-use super::{ExitStatus, workers};
+use super::ExitStatus;
 use crate::corpus::{self, Prediction, Report};
 use crate::extract::{Settings, extract};
+use crate::workers;
 
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {

@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use super::{ExitStatus, workers};
+use super::ExitStatus;
 use crate::config::{Config, Overrides, load_schema};
 use crate::diagnostic::Severity;
 use crate::extract::sql::Dialect;
 use crate::extract::{Catalog, Fragment, extract};
 use crate::graph;
 use crate::report;
+use crate::workers;
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {

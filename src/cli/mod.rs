@@ -2,7 +2,7 @@
 
 mod debug;
 mod extract;
-mod workers;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -20,6 +20,11 @@ pub struct Args {
 pub enum Command {
     /// Extract lineage from SQL files, folders of them, or standard input (`-`).
     Extract(extract::ExtractArgs),
+    /// Extract the lineage of a commit as committed and store it as a note
+    /// (`refs/notes/lineage`).
+    Snapshot(snapshot::SnapshotArgs),
+    /// Show the lineage note of a commit.
+    Show(snapshot::ShowArgs),
     /// Tools for developers of git-lineage: accuracy and speed measurements.
     #[command(hide = true, subcommand)]
     Debug(debug::DebugCommand),
@@ -46,6 +51,8 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     match args.command {
         Command::Extract(a) => extract::run(a),
+        Command::Snapshot(a) => snapshot::run_snapshot(&a),
+        Command::Show(a) => snapshot::run_show(&a),
         Command::Debug(d) => debug::run(d),
     }
 }

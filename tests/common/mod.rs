@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests: running the built binary.
+//! Helpers shared by the integration tests: running the built binary, temporary repositories.
+
+pub mod repo;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

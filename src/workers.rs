@@ -4,8 +4,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::Context;
-
 /// Deeply nested SQL recurses in the parser (bounded by its limit) and in the lineage walk:
 /// each worker gets a stack that no legal input exhausts.
 const WORKER_STACK: usize = 256 * 1024 * 1024;
@@ -15,21 +13,30 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
+/// A worker could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("starting a worker thread")]
+    Spawn(#[from] std::io::Error),
+    #[error("a worker thread panicked")]
+    Panicked,
+}
+
 /// `f` over `items` on `jobs` workers, results in input order.
 pub fn map<T: Sync, R: Send>(
     items: &[T],
     jobs: usize,
     f: impl Fn(&T) -> R + Sync,
-) -> anyhow::Result<Vec<R>> {
+) -> Result<Vec<R>, Error> {
     let next = AtomicUsize::new(0);
     let workers = jobs.clamp(1, items.len().max(1));
     let mut done: Vec<(usize, R)> =
-        std::thread::scope(|scope| -> anyhow::Result<Vec<(usize, R)>> {
+        std::thread::scope(|scope| -> Result<Vec<(usize, R)>, Error> {
             let mut handles = Vec::new();
             for _ in 0..workers {
-                let handle = std::thread::Builder::new()
-                    .stack_size(WORKER_STACK)
-                    .spawn_scoped(scope, || {
+                let handle = std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(
+                    scope,
+                    || {
                         let mut out = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -37,13 +44,13 @@ pub fn map<T: Sync, R: Send>(
                             out.push((i, f(item)));
                         }
                         out
-                    })
-                    .context("starting a worker thread")?;
+                    },
+                )?;
                 handles.push(handle);
             }
             let mut all = Vec::new();
             for handle in handles {
-                all.extend(handle.join().map_err(|_| anyhow::anyhow!("a worker thread panicked"))?);
+                all.extend(handle.join().map_err(|_| Error::Panicked)?);
             }
             Ok(all)
         })?;

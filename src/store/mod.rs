@@ -1,0 +1,31 @@
+//! Everything that touches git: reading files as committed, lineage snapshots as notes under
+//! `refs/notes/lineage`, and the per-blob fragment cache under `.git/lineage/`.
+//!
+//! Why notes: a note is attached to a commit without changing it, travels with
+//! `git push origin refs/notes/*`, and git's delta compression keeps successive snapshots of
+//! a slowly changing graph small. See: #3, and `docs/notes-format.md` for the format.
+
+pub mod cache;
+pub mod repo;
+pub mod snapshot;
+
+use std::path::PathBuf;
+
+/// A git or cache operation that failed, naming what it was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no git repository at or above {path}")]
+    Open { path: PathBuf, source: git2::Error },
+    #[error("cannot resolve revision `{rev}` to a commit")]
+    Resolve { rev: String, source: git2::Error },
+    #[error("reading the files of commit {commit}")]
+    Tree { commit: String, source: git2::Error },
+    #[error("reading blob {blob}")]
+    Blob { blob: String, source: git2::Error },
+    #[error("reading the lineage note of {commit}")]
+    ReadNote { commit: String, source: git2::Error },
+    #[error("writing the lineage note of {commit}")]
+    WriteNote { commit: String, source: git2::Error },
+    #[error("the fragment cache at {path}")]
+    Cache { path: PathBuf, source: std::io::Error },
+}

@@ -1,0 +1,105 @@
+//! The one file that opens repositories (STYLE rule 3): every git call goes through `Repo`
+//! and names its operation in the error. Not found becomes `Ok(None)`.
+
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, TreeWalkMode, TreeWalkResult};
+
+use super::Error;
+
+/// The notes ref that holds lineage snapshots.
+pub const NOTES_REF: &str = "refs/notes/lineage";
+
+/// A file of a commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TreeFile {
+    /// Path from the repository root, `/`-separated.
+    pub path: String,
+    /// The blob's id (hex).
+    pub blob: String,
+}
+
+pub struct Repo {
+    inner: Repository,
+}
+
+impl Repo {
+    /// The repository at or above `path`.
+    pub fn discover(path: &Path) -> Result<Self, Error> {
+        Repository::discover(path)
+            .map(|inner| Repo { inner })
+            .map_err(|source| Error::Open { path: path.to_path_buf(), source })
+    }
+
+    /// `.git` (or the worktree's git dir), where local caches live.
+    pub fn git_dir(&self) -> PathBuf {
+        self.inner.path().to_path_buf()
+    }
+
+    /// The commit a revision names, as a hex id.
+    pub fn resolve_commit(&self, rev: &str) -> Result<String, Error> {
+        let resolve = || -> Result<Oid, git2::Error> {
+            Ok(self.inner.revparse_single(rev)?.peel_to_commit()?.id())
+        };
+        resolve()
+            .map(|oid| oid.to_string())
+            .map_err(|source| Error::Resolve { rev: rev.to_string(), source })
+    }
+
+    /// Every file of a commit's tree, sorted by path.
+    pub fn files_at(&self, commit: &str) -> Result<Vec<TreeFile>, Error> {
+        let err = |source| Error::Tree { commit: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        let tree = self.inner.find_commit(oid).and_then(|c| c.tree()).map_err(err)?;
+        let mut files = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |root, entry| {
+            if entry.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = entry.name()
+            {
+                files
+                    .push(TreeFile { path: format!("{root}{name}"), blob: entry.id().to_string() });
+            }
+            TreeWalkResult::Ok
+        })
+        .map_err(err)?;
+        files.sort();
+        Ok(files)
+    }
+
+    /// A blob's bytes.
+    pub fn blob(&self, blob: &str) -> Result<Vec<u8>, Error> {
+        let err = |source| Error::Blob { blob: blob.to_string(), source };
+        let oid = Oid::from_str(blob).map_err(err)?;
+        self.inner.find_blob(oid).map(|b| b.content().to_vec()).map_err(err)
+    }
+
+    /// The lineage note of a commit, if it has one.
+    pub fn read_note(&self, commit: &str) -> Result<Option<String>, Error> {
+        let err = |source| Error::ReadNote { commit: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        match self.inner.find_note(Some(NOTES_REF), oid) {
+            Ok(note) => Ok(Some(String::from_utf8_lossy(note.message_bytes()).into_owned())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Attach (or replace) the lineage note of a commit.
+    pub fn write_note(&self, commit: &str, text: &str) -> Result<(), Error> {
+        let err = |source| Error::WriteNote { commit: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        // A repository without user.name still gets notes: they are the tool's, not a person's.
+        let signature = self
+            .inner
+            .signature()
+            .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))
+            .map_err(err)?;
+        self.inner.note(&signature, &signature, Some(NOTES_REF), oid, text, true).map_err(err)?;
+        Ok(())
+    }
+}
+
+/// A stable content hash (git's SHA-1 of a blob), for cache keys.
+pub fn hash(bytes: &[u8]) -> String {
+    Oid::hash_object(ObjectType::Blob, bytes).map_or_else(|_| String::new(), |oid| oid.to_string())
+}
