@@ -93,3 +93,60 @@ fn corrupt_and_newer_notes_are_reported_and_skipped() {
     assert_eq!(repo.lineage(&["show", "main~0"]).code, 0);
     assert_eq!(repo.lineage(&["show", "no-such-rev"]).code, 2);
 }
+
+#[test]
+fn diff_shows_changed_lineage_and_what_depends_on_it() {
+    let mut repo = TestRepo::new();
+    let base = repo.commit(
+        &[
+            ("etl/a.sql", "INSERT INTO stage.a SELECT id, amount FROM raw.orders"),
+            ("etl/b.sql", "INSERT INTO mart.b SELECT id, amount * 2 AS double FROM stage.a"),
+        ],
+        "base",
+    );
+    // A new filter column in the work tree: it decides stage.a, and so mart.b downstream.
+    repo.write(
+        "etl/a.sql",
+        "INSERT INTO stage.a SELECT id, amount FROM raw.orders WHERE status = 'paid'",
+    );
+    let out = repo.lineage(&["diff", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json = out.json();
+    let change = &json["transformations"][0];
+    assert_eq!(change["change"], "changed");
+    assert_eq!(change["id"], "etl/a.sql#1");
+    assert_eq!(
+        change["indirect_added"],
+        serde_json::json!([{"source": "raw.orders.status", "target": "stage.a", "kind": "filter"}])
+    );
+    assert_eq!(change["impact"]["datasets"], serde_json::json!(["mart.b"]));
+    assert_eq!(change["impact"]["columns"], serde_json::json!(["mart.b.double", "mart.b.id"]));
+
+    insta::assert_snapshot!("diff_work_tree_text", repo.lineage(&["diff"]).stdout);
+    insta::assert_snapshot!("diff_work_tree_markdown", repo.lineage(&["diff", "--format", "markdown"]).stdout);
+
+    // Nothing staged yet: the index has no change.
+    assert!(repo.lineage(&["diff", "--cached"]).stdout.contains("no lineage changes"));
+    repo.git(&["add", "-A"]);
+    assert!(
+        repo.lineage(&["diff", "--cached"])
+            .stdout
+            .contains("+ filter raw.orders.status decides stage.a")
+    );
+
+    // Between two commits: a new dataset and a removed transformation, moved lines ignored.
+    let head =
+        repo.commit(&[("etl/c.sql", "\n\nINSERT INTO mart.c SELECT id FROM stage.a")], "head");
+    std::fs::remove_file(repo.path().join("etl/b.sql")).unwrap();
+    let head2 = repo.commit(&[], "drop b");
+    let text = repo.lineage(&["diff", &base, &head2]).stdout;
+    assert!(text.contains("datasets added: mart.c"), "{text}");
+    assert!(text.contains("datasets removed: mart.b"), "{text}");
+    assert!(text.contains("+ etl/c.sql#3 insert"), "{text}");
+    assert!(text.contains("- etl/b.sql#1 insert"), "{text}");
+    assert!(
+        repo.lineage(&["diff", &head, &head, "--format", "markdown"])
+            .stdout
+            .contains("No lineage changes.")
+    );
+}

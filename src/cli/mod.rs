@@ -25,6 +25,9 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Show the lineage note of a commit.
     Show(snapshot::ShowArgs),
+    /// What a change does to the lineage: datasets, transformations, column and indirect
+    /// edges added, removed or changed, and what depends on them downstream.
+    Diff(snapshot::DiffArgs),
     /// Tools for developers of git-lineage: accuracy and speed measurements.
     #[command(hide = true, subcommand)]
     Debug(debug::DebugCommand),
@@ -53,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Extract(a) => extract::run(a),
         Command::Snapshot(a) => snapshot::run_snapshot(&a),
         Command::Show(a) => snapshot::run_show(&a),
+        Command::Diff(a) => snapshot::run_diff(&a),
         Command::Debug(d) => debug::run(d),
     }
 }

@@ -100,3 +100,59 @@ pub fn run_show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
     stdout.flush()?;
     Ok(ExitStatus::Success)
 }
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side (default: HEAD).
+    base: Option<String>,
+    /// The new side (default: the work tree).
+    head: Option<String>,
+    /// Compare HEAD (or BASE) with the staged files instead of the work tree.
+    #[arg(long)]
+    cached: bool,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let jobs = workers::default_jobs();
+    let base_rev = args.base.clone().unwrap_or_else(|| "HEAD".to_string());
+    let base_commit = repo.resolve_commit(&base_rev)?;
+    let base = snapshot::of_commit(&repo, &base_commit, Overrides::default(), jobs)
+        .with_context(|| format!("the lineage of {base_rev}"))?;
+    let (head, head_name) = match (&args.head, args.cached) {
+        (Some(rev), _) => {
+            let commit = repo.resolve_commit(rev)?;
+            (snapshot::of_commit(&repo, &commit, Overrides::default(), jobs)?, rev.clone())
+        }
+        (None, true) => {
+            let source = snapshot::index_source(&repo, Overrides::default())?;
+            (snapshot::build_from(source, &repo.git_dir(), jobs)?.0, "the index".to_string())
+        }
+        (None, false) => {
+            let source = snapshot::worktree_source(&repo, Overrides::default())?;
+            (snapshot::build_from(source, &repo.git_dir(), jobs)?.0, "the work tree".to_string())
+        }
+    };
+    let diff = crate::graph::diff::diff(&base.files, &head.files);
+    let title = format!("{base_rev} -> {head_name}");
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        DiffFormat::Text => report::diff::write_text(&mut stdout, &title, &diff)?,
+        DiffFormat::Markdown => report::diff::write_markdown(&mut stdout, &title, &diff)?,
+        DiffFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &diff)?;
+            writeln!(stdout)?;
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
+}

@@ -5,6 +5,8 @@
 //! another is one node, which is how a table written and then read in the same script becomes
 //! an intermediate. Knows nothing of git.
 
+pub mod diff;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::Direction;
@@ -55,6 +57,43 @@ impl LineageGraph {
         self.columns.extend(t.columns.iter().map(|c| (c.source.clone(), c.target.clone())));
         self.indirect
             .extend(t.indirect.iter().map(|e| (e.source.clone(), e.target.clone(), e.kind)));
+    }
+
+    /// Datasets downstream of one: written by transformations that read it, and so on.
+    pub fn downstream(&self, dataset: &str) -> BTreeSet<String> {
+        let Some(&start) = self.index.get(&Node::Dataset(dataset.to_string())) else {
+            return BTreeSet::new();
+        };
+        let mut seen = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        let mut out = BTreeSet::new();
+        while let Some(node) = stack.pop() {
+            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
+                if seen.insert(next) {
+                    if let Node::Dataset(name) = &self.graph[next] {
+                        out.insert(name.clone());
+                    }
+                    stack.push(next);
+                }
+            }
+        }
+        out
+    }
+
+    /// Columns a column feeds in one step: through direct edges and through the indirect
+    /// edges that decide a column's value (window keys, CASE conditions).
+    fn columns_fed_by<'s>(&'s self, column: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        let direct = self
+            .columns
+            .range((column.to_string(), String::new())..)
+            .take_while(move |(s, _)| s == column)
+            .map(|(_, t)| t.as_str());
+        let indirect = self
+            .indirect
+            .iter()
+            .filter(move |(s, _, k)| s == column && k.is_column_level())
+            .map(|(_, t, _)| t.as_str());
+        direct.chain(indirect)
     }
 
     /// What a column decides, directly or not: the datasets and columns downstream of it

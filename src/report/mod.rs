@@ -1,4 +1,5 @@
 //! Writers of results: the only code that formats output for people and machines.
 
+pub mod diff;
 pub mod json;
 pub mod text;

@@ -66,6 +66,26 @@ impl Repo {
         Ok(files)
     }
 
+    /// Every file of the index (the staged state), sorted by path.
+    pub fn files_in_index(&self) -> Result<Vec<TreeFile>, Error> {
+        let err = |source| Error::Tree { commit: "the index".to_string(), source };
+        let index = self.inner.index().map_err(err)?;
+        let mut files: Vec<TreeFile> = index
+            .iter()
+            .map(|e| TreeFile {
+                path: String::from_utf8_lossy(&e.path).into_owned(),
+                blob: e.id.to_string(),
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// The work tree's root, if the repository has one.
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.inner.workdir().map(Path::to_path_buf)
+    }
+
     /// A blob's bytes.
     pub fn blob(&self, blob: &str) -> Result<Vec<u8>, Error> {
         let err = |source| Error::Blob { blob: blob.to_string(), source };
@@ -97,6 +117,11 @@ impl Repo {
         self.inner.note(&signature, &signature, Some(NOTES_REF), oid, text, true).map_err(err)?;
         Ok(())
     }
+}
+
+/// The id git gives a blob of these bytes.
+pub fn blob_id(bytes: &[u8]) -> String {
+    hash(bytes)
 }
 
 /// A stable content hash (git's SHA-1 of a blob), for cache keys.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use super::cache::Cache;
-use super::repo::{Repo, hash};
+use super::repo::{Repo, TreeFile, hash};
 use crate::config::{self, Config, Overrides};
 use crate::extract::{Catalog, Fragment, Settings, extract};
 use crate::graph;
@@ -91,6 +91,14 @@ fn analyzed(path: &str) -> bool {
         && parts.iter().all(|d| !d.starts_with('.') && !SKIPPED_DIRS.contains(d))
 }
 
+/// What a snapshot is made of: files (path, content id, bytes) and the configuration that
+/// applies to them, from a commit, the index or the work tree.
+pub struct Source {
+    pub files: Vec<(String, String, Vec<u8>)>,
+    pub config: Config,
+    pub config_hash: String,
+}
+
 /// The configuration in force at a commit, and its hash.
 pub fn config_at(
     repo: &Repo,
@@ -98,6 +106,15 @@ pub fn config_at(
     overrides: Overrides,
 ) -> Result<(Config, String), SnapshotError> {
     let files = repo.files_at(commit)?;
+    config_of(repo, &files, overrides)
+}
+
+/// `.git-lineage.toml` and the dbt projects among a tree's files.
+fn config_of(
+    repo: &Repo,
+    files: &[TreeFile],
+    overrides: Overrides,
+) -> Result<(Config, String), SnapshotError> {
     let blobs: BTreeMap<&str, &str> =
         files.iter().map(|f| (f.path.as_str(), f.blob.as_str())).collect();
     let config_text = match blobs.get(config::FILE_NAME) {
@@ -117,6 +134,67 @@ pub fn config_at(
     Ok((config, hash(hash_input.as_bytes())))
 }
 
+/// The files of a tree (a commit's or the index's) with their configuration.
+fn tree_source(
+    repo: &Repo,
+    files: Vec<TreeFile>,
+    overrides: Overrides,
+) -> Result<Source, SnapshotError> {
+    let (config, config_hash) = config_of(repo, &files, overrides)?;
+    let mut out = Vec::new();
+    for file in files.into_iter().filter(|f| analyzed(&f.path)) {
+        let bytes = repo.blob(&file.blob)?;
+        out.push((file.path, file.blob, bytes));
+    }
+    Ok(Source { files: out, config, config_hash })
+}
+
+/// A commit's files as committed.
+pub fn commit_source(
+    repo: &Repo,
+    commit: &str,
+    overrides: Overrides,
+) -> Result<Source, SnapshotError> {
+    tree_source(repo, repo.files_at(commit)?, overrides)
+}
+
+/// The staged files.
+pub fn index_source(repo: &Repo, overrides: Overrides) -> Result<Source, SnapshotError> {
+    tree_source(repo, repo.files_in_index()?, overrides)
+}
+
+/// The work tree's files as they are on disk (hidden and generated folders skipped). Their
+/// content ids are git's blob ids, so the cache serves them as it serves commits.
+pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, SnapshotError> {
+    let root = repo.workdir().ok_or(SnapshotError::Bare)?;
+    let mut files = Vec::new();
+    let walk = walkdir::WalkDir::new(&root).sort_by_file_name().into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() == 0
+            || !(e.file_type().is_dir()
+                && (name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())))
+    });
+    for entry in walk.filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
+        let Ok(relative) = entry.path().strip_prefix(&root) else { continue };
+        let path = relative.to_string_lossy().replace('\\', "/");
+        if analyzed(&path) || path == config::FILE_NAME || path.ends_with("dbt_project.yml") {
+            let bytes = std::fs::read(entry.path())
+                .map_err(|source| Error::Cache { path: entry.path().to_path_buf(), source })?;
+            files.push((path, crate::store::repo::blob_id(&bytes), bytes));
+        }
+    }
+    let config_text = files
+        .iter()
+        .find(|f| f.0 == config::FILE_NAME)
+        .map(|f| String::from_utf8_lossy(&f.2).into_owned());
+    let paths: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+    let read = |p: &Path| std::fs::read(root.join(p));
+    let hash_input = format!("{config_text:?}\n{overrides:?}");
+    let config = Config::from_tree(config_text.as_deref(), overrides, &paths, &read)?;
+    files.retain(|f| analyzed(&f.0));
+    Ok(Source { files, config, config_hash: hash(hash_input.as_bytes()) })
+}
+
 /// Build the snapshot of a commit from its files as committed.
 pub fn build(
     repo: &Repo,
@@ -124,13 +202,17 @@ pub fn build(
     overrides: Overrides,
     jobs: usize,
 ) -> Result<(Snapshot, Stats), SnapshotError> {
-    let (config, config_hash) = config_at(repo, commit, overrides)?;
-    let files: Vec<_> = repo.files_at(commit)?.into_iter().filter(|f| analyzed(&f.path)).collect();
-    let mut inputs = Vec::with_capacity(files.len());
-    for file in &files {
-        inputs.push((file.path.clone(), file.blob.clone(), repo.blob(&file.blob)?));
-    }
-    let cache = Cache::new(&repo.git_dir());
+    build_from(commit_source(repo, commit, overrides)?, &repo.git_dir(), jobs)
+}
+
+/// Build a snapshot from a source, with the fragment cache of the repository at `git_dir`.
+pub fn build_from(
+    source: Source,
+    git_dir: &Path,
+    jobs: usize,
+) -> Result<(Snapshot, Stats), SnapshotError> {
+    let Source { files: inputs, config, config_hash } = source;
+    let cache = Cache::new(git_dir);
     let parsed = std::sync::atomic::AtomicUsize::new(0);
     let run = |input: &(String, String, Vec<u8>), inferred: &Catalog| -> Result<Fragment, Error> {
         let (path, blob, bytes) = input;
@@ -172,6 +254,23 @@ pub fn build(
     Ok((snapshot, stats))
 }
 
+/// The snapshot of a commit: its note when current, else built (and not stored).
+pub fn of_commit(
+    repo: &Repo,
+    commit: &str,
+    overrides: Overrides,
+    jobs: usize,
+) -> Result<Snapshot, SnapshotError> {
+    let source = commit_source(repo, commit, overrides)?;
+    if let Some(text) = repo.read_note(commit)?
+        && let Ok(existing) = Snapshot::from_note(&text)
+        && existing.is_current(&source.config_hash)
+    {
+        return Ok(existing);
+    }
+    Ok(build_from(source, &repo.git_dir(), jobs)?.0)
+}
+
 fn collect(results: Vec<Result<Fragment, Error>>) -> Result<Vec<Fragment>, SnapshotError> {
     results.into_iter().map(|r| r.map_err(SnapshotError::from)).collect()
 }
@@ -197,6 +296,8 @@ pub enum SnapshotError {
     Config(#[from] config::Error),
     #[error(transparent)]
     Workers(#[from] workers::Error),
+    #[error("the repository has no work tree")]
+    Bare,
 }
 
 #[cfg(test)]
