@@ -123,7 +123,10 @@ fn diff_shows_changed_lineage_and_what_depends_on_it() {
     assert_eq!(change["impact"]["columns"], serde_json::json!(["mart.b.double", "mart.b.id"]));
 
     insta::assert_snapshot!("diff_work_tree_text", repo.lineage(&["diff"]).stdout);
-    insta::assert_snapshot!("diff_work_tree_markdown", repo.lineage(&["diff", "--format", "markdown"]).stdout);
+    insta::assert_snapshot!(
+        "diff_work_tree_markdown",
+        repo.lineage(&["diff", "--format", "markdown"]).stdout
+    );
 
     // Nothing staged yet: the index has no change.
     assert!(repo.lineage(&["diff", "--cached"]).stdout.contains("no lineage changes"));
@@ -149,4 +152,39 @@ fn diff_shows_changed_lineage_and_what_depends_on_it() {
             .stdout
             .contains("No lineage changes.")
     );
+}
+
+#[test]
+fn impact_follows_direct_and_indirect_lineage() {
+    let mut repo = TestRepo::new();
+    repo.commit(
+        &[
+            (
+                "a.sql",
+                "INSERT INTO stage.a SELECT id, amount FROM raw.orders WHERE status = 'paid'",
+            ),
+            ("b.sql", "INSERT INTO mart.b SELECT id, amount AS total FROM stage.a"),
+        ],
+        "two steps",
+    );
+    let down = repo.lineage(&["impact", "raw.orders"]);
+    assert_eq!(
+        down.stdout,
+        "downstream of raw.orders at HEAD:\n  mart.b (dataset)\n  stage.a (dataset)\n"
+    );
+    // A filter column decides every column downstream of what it filters.
+    let status = repo.lineage(&["impact", "raw.orders.status", "--format", "json"]).json();
+    let found: Vec<(String, String)> = status["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_string(), f["via"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(found.contains(&("mart.b.total".to_string(), "filter".to_string())), "{found:?}");
+    let up = repo.lineage(&["impact", "mart.b.total", "--upstream"]).stdout;
+    assert!(
+        up.contains("raw.orders.amount (direct)") && up.contains("raw.orders.status (filter)"),
+        "{up}"
+    );
+    assert_eq!(repo.lineage(&["impact", "no.such.thing"]).code, 1);
 }

@@ -28,6 +28,9 @@ pub enum Command {
     /// What a change does to the lineage: datasets, transformations, column and indirect
     /// edges added, removed or changed, and what depends on them downstream.
     Diff(snapshot::DiffArgs),
+    /// What depends on a dataset or column (or, with --upstream, what it depends on),
+    /// through direct and indirect lineage.
+    Impact(snapshot::ImpactArgs),
     /// Tools for developers of git-lineage: accuracy and speed measurements.
     #[command(hide = true, subcommand)]
     Debug(debug::DebugCommand),
@@ -57,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Snapshot(a) => snapshot::run_snapshot(&a),
         Command::Show(a) => snapshot::run_show(&a),
         Command::Diff(a) => snapshot::run_diff(&a),
+        Command::Impact(a) => snapshot::run_impact(&a),
         Command::Debug(d) => debug::run(d),
     }
 }

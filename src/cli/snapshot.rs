@@ -156,3 +156,74 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     stdout.flush()?;
     Ok(ExitStatus::Success)
 }
+
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// A dataset (`schema.table`) or a column (`schema.table.column`).
+    name: String,
+    /// What it depends on, instead of what depends on it.
+    #[arg(long, conflicts_with = "downstream")]
+    upstream: bool,
+    /// What depends on it (the default).
+    #[arg(long)]
+    downstream: bool,
+    /// The commit whose lineage is asked (default: HEAD).
+    #[arg(long, default_value = "HEAD")]
+    rev: String,
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    format: ShowFormat,
+}
+
+pub fn run_impact(args: &ImpactArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let commit = repo.resolve_commit(&args.rev)?;
+    let snapshot =
+        snapshot::of_commit(&repo, &commit, Overrides::default(), workers::default_jobs())?;
+    let graph = crate::graph::LineageGraph::from_fragments(&snapshot.files);
+    let direction = if args.upstream { "upstream" } else { "downstream" };
+    let name = crate::extract::sql::names::normalize_dotted(&args.name);
+    // A dataset, else a column: each found with how it is related.
+    let found: Vec<(String, String)> = if graph.has_dataset(&name) {
+        let datasets = if args.upstream { graph.upstream(&name) } else { graph.downstream(&name) };
+        datasets.into_iter().map(|d| (d, "dataset".to_string())).collect()
+    } else {
+        let columns = if args.upstream {
+            graph.column_upstream(&name)
+        } else {
+            graph.column_downstream(&name)
+        };
+        if columns.is_empty()
+            && !snapshot.files.iter().flat_map(|f| &f.transformations).any(|t| {
+                t.columns.iter().any(|c| c.source == name || c.target == name)
+                    || t.indirect.iter().any(|e| e.source == name)
+            })
+        {
+            eprintln!(
+                "git-lineage: `{}` is neither a dataset nor a column of the lineage at {}",
+                args.name, args.rev
+            );
+            return Ok(ExitStatus::Failure);
+        }
+        columns.into_iter().collect()
+    };
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        ShowFormat::Json => {
+            let items: Vec<serde_json::Value> =
+                found.iter().map(|(n, how)| serde_json::json!({"name": n, "via": how})).collect();
+            let doc = serde_json::json!({"name": name, "direction": direction, "rev": args.rev, "found": items});
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        ShowFormat::Text => {
+            writeln!(stdout, "{direction} of {name} at {}:", args.rev)?;
+            if found.is_empty() {
+                writeln!(stdout, "  nothing")?;
+            }
+            for (n, how) in &found {
+                writeln!(stdout, "  {n} ({how})")?;
+            }
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
+}

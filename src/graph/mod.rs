@@ -80,6 +80,97 @@ impl LineageGraph {
         out
     }
 
+    /// Datasets upstream of one: read by transformations that write it, and so on.
+    pub fn upstream(&self, dataset: &str) -> BTreeSet<String> {
+        let Some(&start) = self.index.get(&Node::Dataset(dataset.to_string())) else {
+            return BTreeSet::new();
+        };
+        let mut seen = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        let mut out = BTreeSet::new();
+        while let Some(node) = stack.pop() {
+            for next in self.graph.neighbors_directed(node, Direction::Incoming) {
+                if seen.insert(next) {
+                    if let Node::Dataset(name) = &self.graph[next] {
+                        out.insert(name.clone());
+                    }
+                    stack.push(next);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a dataset of this name is in the graph.
+    pub fn has_dataset(&self, dataset: &str) -> bool {
+        self.index.contains_key(&Node::Dataset(dataset.to_string()))
+    }
+
+    /// Columns downstream of a column, each with how it depends on it: `direct` when values
+    /// flow all the way, else the kind of the first indirect step (a filter column decides
+    /// every column of the dataset it filters).
+    pub fn column_downstream(&self, column: &str) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        let mut stack: Vec<(String, String)> = vec![(column.to_string(), "direct".to_string())];
+        while let Some((current, how)) = stack.pop() {
+            let direct = self
+                .columns
+                .iter()
+                .filter(|(s, _)| *s == current)
+                .map(|(_, t)| (t.clone(), how.clone()));
+            let indirect =
+                self.indirect.iter().filter(|(s, _, _)| *s == current).flat_map(|(_, t, k)| {
+                    let kind = if how == "direct" { kind_name(*k) } else { how.clone() };
+                    // A dataset-level target stands for every column written to that dataset.
+                    let targets: Vec<String> = if k.is_column_level() {
+                        vec![t.clone()]
+                    } else {
+                        self.columns
+                            .iter()
+                            .filter(|(_, c)| c.starts_with(&format!("{t}.")))
+                            .map(|(_, c)| c.clone())
+                            .collect()
+                    };
+                    targets.into_iter().map(move |c| (c, kind.clone()))
+                });
+            for (next, next_how) in direct.chain(indirect).collect::<Vec<_>>() {
+                if !out.contains_key(&next) && next != column {
+                    out.insert(next.clone(), next_how.clone());
+                    stack.push((next, next_how));
+                }
+            }
+        }
+        out
+    }
+
+    /// Columns upstream of a column: what it is computed from or decided by, all the way up.
+    pub fn column_upstream(&self, column: &str) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        let mut stack: Vec<(String, String)> = vec![(column.to_string(), "direct".to_string())];
+        while let Some((current, how)) = stack.pop() {
+            let dataset = current.rsplit_once('.').map(|(d, _)| d.to_string()).unwrap_or_default();
+            let direct = self
+                .columns
+                .iter()
+                .filter(|(_, t)| *t == current)
+                .map(|(s, _)| (s.clone(), how.clone()));
+            let indirect = self
+                .indirect
+                .iter()
+                .filter(|(_, t, k)| *t == current || (!k.is_column_level() && *t == dataset))
+                .map(|(s, _, k)| {
+                    (s.clone(), if how == "direct" { kind_name(*k) } else { how.clone() })
+                });
+            for (next, next_how) in direct.chain(indirect).collect::<Vec<_>>() {
+                if !out.contains_key(&next) && next != column {
+                    out.insert(next.clone(), next_how.clone());
+                    stack.push((next, next_how));
+                }
+            }
+        }
+        out
+    }
+
     /// Columns a column feeds in one step: through direct edges and through the indirect
     /// edges that decide a column's value (window keys, CASE conditions).
     fn columns_fed_by<'s>(&'s self, column: &'s str) -> impl Iterator<Item = &'s str> + 's {
@@ -176,6 +267,10 @@ pub fn infer_catalog<'a>(
         catalog.insert(dataset.to_string(), columns.to_vec());
     }
     catalog
+}
+
+fn kind_name(kind: IndirectKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// How many times files are re-analyzed with the columns other files create: the length of
