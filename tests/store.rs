@@ -188,3 +188,44 @@ fn impact_follows_direct_and_indirect_lineage() {
     );
     assert_eq!(repo.lineage(&["impact", "no.such.thing"]).code, 1);
 }
+
+#[test]
+fn backfill_snapshots_the_history_and_resumes() {
+    let mut repo = TestRepo::new();
+    repo.commit(&[("a.sql", "INSERT INTO t SELECT x FROM s")], "one");
+    repo.commit(&[("b.sql", "INSERT INTO u SELECT x FROM t")], "two");
+    repo.commit(&[("a.sql", "INSERT INTO t SELECT x, y FROM s")], "three");
+    assert_eq!(repo.lineage(&["snapshot", "HEAD~1"]).code, 0);
+    let out = repo.lineage(&["backfill"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Two were missing; only the file the last commit changed is parsed (the rest was
+    // parsed for HEAD~1 and comes from the cache).
+    assert!(out.stdout.contains("backfill: 2 commits snapshotted"), "{}", out.stdout);
+    assert!(out.stdout.contains("(3 files, 1 parsed"), "{}", out.stdout);
+    for rev in ["HEAD", "HEAD~1", "HEAD~2"] {
+        assert_eq!(repo.lineage(&["show", rev]).code, 0, "{rev}");
+    }
+    assert!(repo.lineage(&["backfill"]).stdout.contains("backfill: 0 commits"));
+}
+
+#[test]
+fn sync_configures_refspecs_and_notes_follow_an_amend() {
+    let mut repo = TestRepo::new();
+    repo.git(&["remote", "add", "origin", "https://example.invalid/repo.git"]);
+    repo.commit(&[("a.sql", "INSERT INTO t SELECT x FROM s")], "one");
+    let out = repo.lineage(&["sync"]);
+    assert!(
+        out.stdout.contains("set remote.origin.fetch +refs/notes/lineage:refs/notes/lineage"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        repo.git(&["config", "--get-all", "remote.origin.push"]),
+        "HEAD\nrefs/notes/lineage\n"
+    );
+    assert!(repo.lineage(&["sync"]).stdout.contains("already travel"));
+    assert_eq!(repo.lineage(&["snapshot"]).code, 0);
+    let note = repo.git(&["notes", "--ref", "lineage", "show", "HEAD"]);
+    repo.git(&["commit", "-q", "--amend", "-m", "one, amended"]);
+    assert_eq!(repo.git(&["notes", "--ref", "lineage", "show", "HEAD"]), note);
+}

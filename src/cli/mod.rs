@@ -31,6 +31,10 @@ pub enum Command {
     /// What depends on a dataset or column (or, with --upstream, what it depends on),
     /// through direct and indirect lineage.
     Impact(snapshot::ImpactArgs),
+    /// Snapshot every commit of a range that has no current lineage note.
+    Backfill(snapshot::BackfillArgs),
+    /// Make lineage notes travel with pushes and fetches, and follow amend and rebase.
+    Sync(snapshot::SyncArgs),
     /// Tools for developers of git-lineage: accuracy and speed measurements.
     #[command(hide = true, subcommand)]
     Debug(debug::DebugCommand),
@@ -61,6 +65,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Show(a) => snapshot::run_show(&a),
         Command::Diff(a) => snapshot::run_diff(&a),
         Command::Impact(a) => snapshot::run_impact(&a),
+        Command::Backfill(a) => snapshot::run_backfill(&a),
+        Command::Sync(a) => snapshot::run_sync(&a),
         Command::Debug(d) => debug::run(d),
     }
 }

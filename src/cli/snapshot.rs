@@ -227,3 +227,100 @@ pub fn run_impact(args: &ImpactArgs) -> anyhow::Result<ExitStatus> {
     stdout.flush()?;
     Ok(ExitStatus::Success)
 }
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Commits to snapshot: `A..B`, or a revision and its history (default: HEAD's history).
+    #[arg(default_value = "HEAD")]
+    range: String,
+    /// Files analyzed at once (default: one per core).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+}
+
+/// Snapshot every commit of a range that has no current note, oldest first. Resumable by
+/// construction: what was done has its note. Unchanged files come from the cache, so each
+/// commit costs only what it changed.
+pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let commits = repo.commits(&args.range)?;
+    let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
+    let mut todo = Vec::new();
+    for commit in commits {
+        let current = match repo.read_note(&commit)? {
+            Some(text) => match Snapshot::from_note(&text) {
+                Ok(existing) => existing
+                    .is_current(&snapshot::config_at(&repo, &commit, Overrides::default())?.1),
+                Err(_) => false,
+            },
+            None => false,
+        };
+        if !current {
+            todo.push(commit);
+        }
+    }
+    let total = todo.len();
+    let started = std::time::Instant::now();
+    let (mut parsed, mut files) = (0, 0);
+    let mut last_report = std::time::Instant::now();
+    for (done, commit) in todo.iter().enumerate() {
+        let (snapshot, stats) = snapshot::build(&repo, commit, Overrides::default(), jobs)
+            .with_context(|| format!("snapshotting {commit}"))?;
+        repo.write_note(commit, &snapshot.to_note())?;
+        parsed += stats.parsed;
+        files += stats.files;
+        let elapsed = started.elapsed().as_secs_f64();
+        if last_report.elapsed().as_secs_f64() >= 1.0 || done + 1 == total {
+            // Progress on standard error, one line a second: readable in a terminal and a log.
+            #[allow(clippy::cast_precision_loss)]
+            let eta = elapsed / (done + 1) as f64 * (total - done - 1) as f64;
+            eprintln!("backfill: {}/{total} commits, {elapsed:.1} s, eta {eta:.0} s", done + 1);
+            last_report = std::time::Instant::now();
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "backfill: {total} commits snapshotted in {elapsed:.2} s ({files} files, {parsed} parsed, the rest from cache)"
+    );
+    Ok(ExitStatus::Success)
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The remote (default: origin).
+    #[arg(default_value = "origin")]
+    remote: String,
+}
+
+/// Make lineage notes travel with the repository: fetch and push refspecs for
+/// `refs/notes/lineage`, and notes that follow commits through amend and rebase.
+pub fn run_sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let notes = crate::store::repo::NOTES_REF;
+    let remote = &args.remote;
+    let mut changed = Vec::new();
+    let fetch = format!("+{notes}:{notes}");
+    if repo.add_config(&format!("remote.{remote}.fetch"), &fetch)? {
+        changed.push(format!("remote.{remote}.fetch {fetch}"));
+    }
+    // A push refspec replaces git's default push of the current branch: keep that default
+    // explicitly when adding the first one.
+    let push_key = format!("remote.{remote}.push");
+    if !repo.has_config(&push_key) && repo.add_config(&push_key, "HEAD")? {
+        changed.push(format!("{push_key} HEAD"));
+    }
+    if repo.add_config(&push_key, notes)? {
+        changed.push(format!("{push_key} {notes}"));
+    }
+    if repo.add_config("notes.rewriteRef", notes)? {
+        changed.push(format!("notes.rewriteRef {notes}"));
+    }
+    if changed.is_empty() {
+        println!("lineage notes already travel with {remote}");
+    } else {
+        for line in changed {
+            println!("set {line}");
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -26,6 +26,8 @@ pub enum Error {
     ReadNote { commit: String, source: git2::Error },
     #[error("writing the lineage note of {commit}")]
     WriteNote { commit: String, source: git2::Error },
+    #[error("setting {name} in the repository's configuration")]
+    Config { name: String, source: git2::Error },
     #[error("the fragment cache at {path}")]
     Cache { path: PathBuf, source: std::io::Error },
 }

@@ -86,6 +86,50 @@ impl Repo {
         self.inner.workdir().map(Path::to_path_buf)
     }
 
+    /// The commits of a range (`A..B`, or one revision and its history), oldest first.
+    pub fn commits(&self, range: &str) -> Result<Vec<String>, Error> {
+        let err = |source| Error::Resolve { rev: range.to_string(), source };
+        let mut walk = self.inner.revwalk().map_err(err)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).map_err(err)?;
+        if range.contains("..") {
+            walk.push_range(range).map_err(err)?;
+        } else {
+            let oid = self
+                .inner
+                .revparse_single(range)
+                .and_then(|o| o.peel_to_commit())
+                .map_err(err)?
+                .id();
+            walk.push(oid).map_err(err)?;
+        }
+        walk.map(|oid| oid.map(|o| o.to_string()).map_err(err)).collect()
+    }
+
+    /// Add `value` to a multi-valued configuration key of the repository, unless it is there.
+    /// Returns whether it was added.
+    pub fn add_config(&self, name: &str, value: &str) -> Result<bool, Error> {
+        let err = |source| Error::Config { name: name.to_string(), source };
+        let mut config = self.inner.config().map_err(err)?;
+        let mut present = false;
+        if let Ok(entries) = config.multivar(name, None) {
+            entries.for_each(|e| present |= e.value().is_ok_and(|v| v == value)).map_err(err)?;
+        }
+        if present {
+            return Ok(false);
+        }
+        // A regexp that matches nothing adds a new value instead of replacing one.
+        config.set_multivar(name, "^$a", value).map_err(err)?;
+        Ok(true)
+    }
+
+    /// Whether a configuration key has any value.
+    pub fn has_config(&self, name: &str) -> bool {
+        self.inner
+            .config()
+            .ok()
+            .is_some_and(|c| c.multivar(name, None).is_ok_and(|mut e| e.next().is_some()))
+    }
+
     /// A blob's bytes.
     pub fn blob(&self, blob: &str) -> Result<Vec<u8>, Error> {
         let err = |source| Error::Blob { blob: blob.to_string(), source };
