@@ -42,6 +42,25 @@ pub enum Error {
 struct FileConfig {
     #[serde(default)]
     extract: ExtractConfig,
+    #[serde(default)]
+    checks: Checks,
+}
+
+/// The pre-commit checks a user turns on (`[checks]` in `.git-lineage.toml`); all off by
+/// default, so that the hook never blocks a commit unasked.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checks {
+    /// Fail when a transformation starts reading a dataset that no transformation writes and
+    /// that is not a declared source.
+    #[serde(default)]
+    pub unknown_sources: bool,
+    /// Declared sources: datasets (globs, e.g. `raw.*`) that come from outside.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Fail when a dataset depends on itself.
+    #[serde(default)]
+    pub cycles: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +87,7 @@ pub struct Config {
     /// dbt projects of a commit's tree (folder -> model paths); `None` on the file system,
     /// where they are looked up beside each file.
     dbt_projects: Option<BTreeMap<String, Vec<String>>>,
+    checks: Checks,
 }
 
 /// What the command line says, over the file.
@@ -127,6 +147,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut config = Self::from_parts(PathBuf::new(), file.extract, overrides, path, read)?;
+        config.checks = file.checks;
         let mut projects = BTreeMap::new();
         for project in
             paths.iter().filter(|p| *p == "dbt_project.yml" || p.ends_with("/dbt_project.yml"))
@@ -192,6 +213,7 @@ impl Config {
             glob_dialects,
             indirect: !overrides.no_indirect,
             dbt_projects: None,
+            checks: Checks::default(),
         })
     }
 
@@ -217,6 +239,10 @@ impl Config {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    pub fn checks(&self) -> &Checks {
+        &self.checks
     }
 }
 

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod corpus;
 mod fixtures;
+mod hooks;
 mod store;
 
 /// Every file under `tests/` must be reachable from this binary, or its tests never run.

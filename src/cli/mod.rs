@@ -2,6 +2,7 @@
 
 mod debug;
 mod extract;
+mod hooks;
 mod snapshot;
 
 use std::process::ExitCode;
@@ -35,6 +36,12 @@ pub enum Command {
     Backfill(snapshot::BackfillArgs),
     /// Make lineage notes travel with pushes and fetches, and follow amend and rebase.
     Sync(snapshot::SyncArgs),
+    /// Install the post-commit, pre-commit and post-rewrite hooks (existing hooks are kept and
+    /// run first).
+    Install(hooks::InstallArgs),
+    /// What the installed hooks run.
+    #[command(hide = true)]
+    Hook(hooks::HookArgs),
     /// Tools for developers of git-lineage: accuracy and speed measurements.
     #[command(hide = true, subcommand)]
     Debug(debug::DebugCommand),
@@ -67,6 +74,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Impact(a) => snapshot::run_impact(&a),
         Command::Backfill(a) => snapshot::run_backfill(&a),
         Command::Sync(a) => snapshot::run_sync(&a),
+        Command::Install(a) => hooks::run_install(&a),
+        Command::Hook(a) => Ok(hooks::run_hook(&a)),
         Command::Debug(d) => debug::run(d),
     }
 }

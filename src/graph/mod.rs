@@ -273,6 +273,51 @@ fn kind_name(kind: IndirectKind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
+/// Datasets that depend on themselves through other datasets: each cycle's datasets, sorted.
+/// A statement that reads and writes one table (an incremental insert) is not a cycle.
+pub fn cycles(fragments: &[Fragment]) -> Vec<Vec<String>> {
+    let graph = LineageGraph::from_fragments(fragments);
+    let mut found: Vec<Vec<String>> = petgraph::algo::tarjan_scc(&graph.graph)
+        .into_iter()
+        .map(|component| {
+            let mut datasets: Vec<String> = component
+                .into_iter()
+                .filter_map(|i| match &graph.graph[i] {
+                    Node::Dataset(name) => Some(name.clone()),
+                    Node::Transformation(_) => None,
+                })
+                .collect();
+            datasets.sort();
+            datasets
+        })
+        .filter(|datasets| datasets.len() > 1)
+        .collect();
+    found.sort();
+    found
+}
+
+/// Reads that `head` has and `base` had not, of datasets no transformation of `head` writes
+/// and that `declared` does not accept: (transformation id, dataset).
+pub fn new_unknown_sources(
+    base: &[Fragment],
+    head: &[Fragment],
+    declared: impl Fn(&str) -> bool,
+) -> Vec<(String, String)> {
+    let written: BTreeSet<&String> =
+        head.iter().flat_map(|f| &f.transformations).flat_map(|t| &t.writes).collect();
+    let read_before: BTreeSet<&String> =
+        base.iter().flat_map(|f| &f.transformations).flat_map(|t| &t.reads).collect();
+    let mut out = Vec::new();
+    for t in head.iter().flat_map(|f| &f.transformations) {
+        for read in &t.reads {
+            if !written.contains(read) && !read_before.contains(read) && !declared(read) {
+                out.push((t.id.clone(), read.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// How many times files are re-analyzed with the columns other files create: the length of
 /// the longest chain of `SELECT *` models that gets fully expanded.
 pub const MAX_SCHEMA_ROUNDS: usize = 8;

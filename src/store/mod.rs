@@ -6,6 +6,7 @@
 //! a slowly changing graph small. See: #3, and `docs/notes-format.md` for the format.
 
 pub mod cache;
+pub mod hooks;
 pub mod repo;
 pub mod snapshot;
 

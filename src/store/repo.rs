@@ -122,6 +122,17 @@ impl Repo {
         Ok(true)
     }
 
+    /// Where git runs hooks from: `core.hooksPath` (relative to the work tree) or
+    /// `.git/hooks`.
+    pub fn hooks_dir(&self) -> PathBuf {
+        let configured = self.inner.config().ok().and_then(|c| c.get_path("core.hooksPath").ok());
+        match (configured, self.inner.workdir()) {
+            (Some(path), _) if path.is_absolute() => path,
+            (Some(path), Some(workdir)) => workdir.join(path),
+            _ => self.inner.path().join("hooks"),
+        }
+    }
+
     /// Whether a configuration key has any value.
     pub fn has_config(&self, name: &str) -> bool {
         self.inner

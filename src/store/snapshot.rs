@@ -99,6 +99,13 @@ pub struct Source {
     pub config_hash: String,
 }
 
+impl Source {
+    /// The pre-commit checks this source's configuration turns on.
+    pub fn checks(&self) -> config::Checks {
+        self.config.checks().clone()
+    }
+}
+
 /// The configuration in force at a commit, and its hash.
 pub fn config_at(
     repo: &Repo,

@@ -24,8 +24,19 @@ impl TestRepo {
 
     /// Run `git ARGS` in the repository; panics when it fails.
     pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_output(args);
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run `git ARGS` with the built git-lineage first on PATH, as installed hooks find it.
+    pub fn git_output(&self, args: &[&str]) -> std::process::Output {
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_git-lineage"))
+            .parent()
+            .expect("the binary's folder");
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
         let date = format!("2026-01-01T00:00:{:02}Z", self.commits % 60);
-        let out = Command::new("git")
+        Command::new("git")
             .args(args)
             .current_dir(self.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -39,10 +50,9 @@ impl TestRepo {
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
             .env("GIT_EDITOR", ":")
+            .env("PATH", path)
             .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .expect("git runs")
     }
 
     pub fn write(&self, path: &str, text: &str) {
