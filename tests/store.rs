@@ -229,3 +229,28 @@ fn sync_configures_refspecs_and_notes_follow_an_amend() {
     repo.git(&["commit", "-q", "--amend", "-m", "one, amended"]);
     assert_eq!(repo.git(&["notes", "--ref", "lineage", "show", "HEAD"]), note);
 }
+
+#[test]
+fn log_lists_the_commits_that_changed_a_dataset_or_column() {
+    let mut repo = TestRepo::new();
+    repo.commit(&[("a.sql", "INSERT INTO stage.a SELECT id FROM raw.orders")], "create a");
+    repo.commit(&[("other.sql", "INSERT INTO x SELECT y FROM z")], "unrelated");
+    repo.commit(
+        &[("a.sql", "INSERT INTO stage.a SELECT id FROM raw.orders WHERE status = 'paid'")],
+        "filter a",
+    );
+    let log = repo.lineage(&["log", "raw.orders.status"]).stdout;
+    assert!(
+        log.contains("filter a") && log.contains("+ filter raw.orders.status decides stage.a"),
+        "{log}"
+    );
+    assert!(!log.contains("create a"), "{log}");
+    let log = repo.lineage(&["log", "stage.a"]).stdout;
+    let subjects: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("commit "))
+        .map(|l| l.rsplit("  ").next().unwrap())
+        .collect();
+    assert_eq!(subjects, ["filter a", "create a"]);
+    assert!(repo.lineage(&["log", "nothing.here"]).stdout.contains("no commit changed"));
+}

@@ -32,6 +32,8 @@ pub enum Command {
     /// What depends on a dataset or column (or, with --upstream, what it depends on),
     /// through direct and indirect lineage.
     Impact(snapshot::ImpactArgs),
+    /// The commits that changed the lineage of a dataset or column, newest first.
+    Log(snapshot::LogArgs),
     /// Snapshot every commit of a range that has no current lineage note.
     Backfill(snapshot::BackfillArgs),
     /// Make lineage notes travel with pushes and fetches, and follow amend and rebase.
@@ -73,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Diff(a) => snapshot::run_diff(&a),
         Command::Impact(a) => snapshot::run_impact(&a),
         Command::Backfill(a) => snapshot::run_backfill(&a),
+        Command::Log(a) => snapshot::run_log(&a),
         Command::Sync(a) => snapshot::run_sync(&a),
         Command::Install(a) => hooks::run_install(&a),
         Command::Hook(a) => Ok(hooks::run_hook(&a)),

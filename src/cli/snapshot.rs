@@ -324,3 +324,92 @@ pub fn run_sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
     }
     Ok(ExitStatus::Success)
 }
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// A dataset (`schema.table`) or a column (`schema.table.column`).
+    name: String,
+    /// Where the history starts (default: HEAD).
+    #[arg(long, default_value = "HEAD")]
+    rev: String,
+    /// At most this many commits.
+    #[arg(long, short = 'n')]
+    max_count: Option<usize>,
+}
+
+/// `git log` for data: the commits that changed the lineage of a dataset or column, newest
+/// first, with what changed. Each commit is compared with its first parent, from their notes
+/// (or extracted, with the cache, when a note is missing).
+pub fn run_log(args: &LogArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let jobs = workers::default_jobs();
+    let name = crate::extract::sql::names::normalize_dotted(&args.name);
+    let mut commits = repo.commits(&args.rev)?;
+    commits.reverse();
+    let mut stdout = std::io::stdout().lock();
+    let mut shown = 0;
+    let mut cache: std::collections::HashMap<String, Vec<crate::extract::Fragment>> =
+        std::collections::HashMap::new();
+    let mut files_of = |commit: &str| -> anyhow::Result<Vec<crate::extract::Fragment>> {
+        if let Some(files) = cache.get(commit) {
+            return Ok(files.clone());
+        }
+        let files = snapshot::of_commit(&repo, commit, Overrides::default(), jobs)?.files;
+        cache.insert(commit.to_string(), files.clone());
+        Ok(files)
+    };
+    for commit in &commits {
+        if args.max_count.is_some_and(|n| shown >= n) {
+            break;
+        }
+        let (parent, summary) = repo.commit_info(commit)?;
+        let base = match &parent {
+            Some(p) => files_of(p)?,
+            None => Vec::new(),
+        };
+        let head = files_of(commit)?;
+        let diff = crate::graph::diff::diff(&base, &head);
+        let touching: Vec<_> = diff.transformations.iter().filter(|t| touches(t, &name)).collect();
+        if touching.is_empty() {
+            continue;
+        }
+        shown += 1;
+        writeln!(stdout, "commit {commit}  {summary}")?;
+        for t in touching {
+            let single = crate::graph::diff::GraphDiff {
+                transformations: vec![t.clone()],
+                ..Default::default()
+            };
+            let mut lines = Vec::new();
+            report::diff::write_text(&mut lines, "", &single)?;
+            for line in String::from_utf8_lossy(&lines).lines().skip(1) {
+                writeln!(stdout, "  {line}")?;
+            }
+        }
+    }
+    if shown == 0 {
+        writeln!(stdout, "no commit changed the lineage of {name}")?;
+    }
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
+}
+
+/// Whether a change touches a dataset (or one of its columns) or a column.
+fn touches(t: &crate::graph::diff::TransformationChange, name: &str) -> bool {
+    let column_prefix = format!("{name}.");
+    let hit = |s: &str| s == name || s.starts_with(&column_prefix);
+    t.reads_added
+        .iter()
+        .chain(&t.reads_removed)
+        .chain(&t.writes_added)
+        .chain(&t.writes_removed)
+        .any(|d| hit(d))
+        || t.columns_added
+            .iter()
+            .chain(&t.columns_removed)
+            .any(|c| hit(&c.source) || hit(&c.target))
+        || t.indirect_added
+            .iter()
+            .chain(&t.indirect_removed)
+            .any(|e| hit(&e.source) || hit(&e.target))
+}

@@ -105,6 +105,16 @@ impl Repo {
         walk.map(|oid| oid.map(|o| o.to_string()).map_err(err)).collect()
     }
 
+    /// A commit's first parent and the first line of its message.
+    pub fn commit_info(&self, commit: &str) -> Result<(Option<String>, String), Error> {
+        let err = |source| Error::Resolve { rev: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        let c = self.inner.find_commit(oid).map_err(err)?;
+        let parent = c.parent_ids().next().map(|p| p.to_string());
+        let summary = c.summary().ok().flatten().unwrap_or_default().to_string();
+        Ok((parent, summary))
+    }
+
     /// Add `value` to a multi-valued configuration key of the repository, unless it is there.
     /// Returns whether it was added.
     pub fn add_config(&self, name: &str, value: &str) -> Result<bool, Error> {
