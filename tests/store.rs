@@ -254,3 +254,43 @@ fn log_lists_the_commits_that_changed_a_dataset_or_column() {
     assert_eq!(subjects, ["filter a", "create a"]);
     assert!(repo.lineage(&["log", "nothing.here"]).stdout.contains("no commit changed"));
 }
+
+#[test]
+fn show_draws_the_graph_as_dot_and_mermaid() {
+    let mut repo = TestRepo::new();
+    repo.commit(&[("a.sql", "INSERT INTO stage.a SELECT id FROM raw.orders")], "one");
+    assert_eq!(repo.lineage(&["snapshot"]).code, 0);
+    insta::assert_snapshot!("show_dot", repo.lineage(&["show", "--format", "dot"]).stdout);
+    insta::assert_snapshot!("show_mermaid", repo.lineage(&["show", "--format", "mermaid"]).stdout);
+}
+
+#[test]
+fn concurrent_snapshots_of_one_commit_leave_one_good_note() {
+    let mut repo = TestRepo::new();
+    let files: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("m/{i}.sql"), format!("INSERT INTO t{i} SELECT x FROM s{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    repo.commit(&refs, "forty models");
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_git-lineage"))
+                .args(["snapshot", "--force"])
+                .current_dir(repo.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<i32> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1))
+        .collect();
+    // Every writer lands: a writer that finds the notes ref moved tries again.
+    assert_eq!(codes, [0, 0, 0, 0]);
+    let shown = repo.lineage(&["show", "--format", "json"]);
+    assert_eq!(shown.code, 0);
+    assert_eq!(shown.json()["files"].as_array().unwrap().len(), 40);
+    assert!(repo.lineage(&["snapshot"]).stdout.contains("up to date"));
+}

@@ -65,10 +65,12 @@ pub struct ShowArgs {
     format: ShowFormat,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ShowFormat {
     Text,
     Json,
+    Dot,
+    Mermaid,
 }
 
 pub fn run_show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
@@ -91,6 +93,8 @@ pub fn run_show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
     let mut stdout = std::io::stdout().lock();
     match args.format {
         ShowFormat::Json => stdout.write_all(snapshot.to_note().as_bytes())?,
+        ShowFormat::Dot => report::picture::write_dot(&mut stdout, &snapshot.files)?,
+        ShowFormat::Mermaid => report::picture::write_mermaid(&mut stdout, &snapshot.files)?,
         ShowFormat::Text => {
             writeln!(stdout, "commit {commit}")?;
             writeln!(stdout, "datasets: {}", snapshot.datasets.join(", "))?;
@@ -170,8 +174,14 @@ pub struct ImpactArgs {
     /// The commit whose lineage is asked (default: HEAD).
     #[arg(long, default_value = "HEAD")]
     rev: String,
-    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
-    format: ShowFormat,
+    #[arg(long, value_enum, default_value_t = ImpactFormat::Text)]
+    format: ImpactFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImpactFormat {
+    Text,
+    Json,
 }
 
 pub fn run_impact(args: &ImpactArgs) -> anyhow::Result<ExitStatus> {
@@ -208,13 +218,13 @@ pub fn run_impact(args: &ImpactArgs) -> anyhow::Result<ExitStatus> {
     };
     let mut stdout = std::io::stdout().lock();
     match args.format {
-        ShowFormat::Json => {
+        ImpactFormat::Json => {
             let items: Vec<serde_json::Value> =
                 found.iter().map(|(n, how)| serde_json::json!({"name": n, "via": how})).collect();
             let doc = serde_json::json!({"name": name, "direction": direction, "rev": args.rev, "found": items});
             writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        ShowFormat::Text => {
+        ImpactFormat::Text => {
             writeln!(stdout, "{direction} of {name} at {}:", args.rev)?;
             if found.is_empty() {
                 writeln!(stdout, "  nothing")?;

@@ -10,6 +10,9 @@ use super::Error;
 /// The notes ref that holds lineage snapshots.
 pub const NOTES_REF: &str = "refs/notes/lineage";
 
+/// How often a note write is tried again when another writer moved the notes ref.
+const NOTE_RETRIES: u32 = 50;
+
 /// A file of a commit's tree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TreeFile {
@@ -179,8 +182,25 @@ impl Repo {
             .signature()
             .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))
             .map_err(err)?;
-        self.inner.note(&signature, &signature, Some(NOTES_REF), oid, text, true).map_err(err)?;
-        Ok(())
+        // The notes ref moves with every note written: another writer may have moved it
+        // (or hold its lock) between our read and our update. Try again on a fresh read.
+        let mut attempt = 0;
+        loop {
+            match self.inner.note(&signature, &signature, Some(NOTES_REF), oid, text, true) {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if attempt < NOTE_RETRIES
+                        && matches!(
+                            e.code(),
+                            ErrorCode::Locked | ErrorCode::Modified | ErrorCode::Exists
+                        ) =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)));
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
     }
 }
 
