@@ -7,8 +7,14 @@ use std::io::Write;
 
 use crate::extract::Fragment;
 
-/// (datasets, transformations with their kind, edges from -> to), sorted.
-fn parts(files: &[Fragment]) -> (BTreeSet<&str>, Vec<(&str, String)>, BTreeSet<(&str, &str)>) {
+/// What a picture shows: datasets, transformations with their kind, edges (from -> to).
+struct Parts<'a> {
+    datasets: BTreeSet<&'a str>,
+    transformations: Vec<(&'a str, String)>,
+    edges: BTreeSet<(&'a str, &'a str)>,
+}
+
+fn parts(files: &[Fragment]) -> Parts<'_> {
     let mut datasets = BTreeSet::new();
     let mut transformations = Vec::new();
     let mut edges = BTreeSet::new();
@@ -30,7 +36,7 @@ fn parts(files: &[Fragment]) -> (BTreeSet<&str>, Vec<(&str, String)>, BTreeSet<(
             edges.insert((t.id.as_str(), w.as_str()));
         }
     }
-    (datasets, transformations, edges)
+    Parts { datasets, transformations, edges }
 }
 
 fn quoted(text: &str) -> String {
@@ -38,7 +44,7 @@ fn quoted(text: &str) -> String {
 }
 
 pub fn write_dot(out: &mut impl Write, files: &[Fragment]) -> std::io::Result<()> {
-    let (datasets, transformations, edges) = parts(files);
+    let Parts { datasets, transformations, edges } = parts(files);
     writeln!(out, "digraph lineage {{\n  rankdir=LR;")?;
     for d in &datasets {
         writeln!(out, "  {} [shape=box];", quoted(d))?;
@@ -58,7 +64,7 @@ pub fn write_dot(out: &mut impl Write, files: &[Fragment]) -> std::io::Result<()
 }
 
 pub fn write_mermaid(out: &mut impl Write, files: &[Fragment]) -> std::io::Result<()> {
-    let (datasets, transformations, edges) = parts(files);
+    let Parts { datasets, transformations, edges } = parts(files);
     // Mermaid ids must be plain words: number the nodes, label them with their names.
     let mut ids = std::collections::BTreeMap::new();
     writeln!(out, "flowchart LR")?;
