@@ -61,27 +61,16 @@ impl LineageGraph {
 
     /// Datasets downstream of one: written by transformations that read it, and so on.
     pub fn downstream(&self, dataset: &str) -> BTreeSet<String> {
-        let Some(&start) = self.index.get(&Node::Dataset(dataset.to_string())) else {
-            return BTreeSet::new();
-        };
-        let mut seen = BTreeSet::from([start]);
-        let mut stack = vec![start];
-        let mut out = BTreeSet::new();
-        while let Some(node) = stack.pop() {
-            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
-                if seen.insert(next) {
-                    if let Node::Dataset(name) = &self.graph[next] {
-                        out.insert(name.clone());
-                    }
-                    stack.push(next);
-                }
-            }
-        }
-        out
+        self.reachable(dataset, Direction::Outgoing)
     }
 
     /// Datasets upstream of one: read by transformations that write it, and so on.
     pub fn upstream(&self, dataset: &str) -> BTreeSet<String> {
+        self.reachable(dataset, Direction::Incoming)
+    }
+
+    /// The datasets reachable from one, following edges one way.
+    fn reachable(&self, dataset: &str, direction: Direction) -> BTreeSet<String> {
         let Some(&start) = self.index.get(&Node::Dataset(dataset.to_string())) else {
             return BTreeSet::new();
         };
@@ -89,7 +78,7 @@ impl LineageGraph {
         let mut stack = vec![start];
         let mut out = BTreeSet::new();
         while let Some(node) = stack.pop() {
-            for next in self.graph.neighbors_directed(node, Direction::Incoming) {
+            for next in self.graph.neighbors_directed(node, direction) {
                 if seen.insert(next) {
                     if let Node::Dataset(name) = &self.graph[next] {
                         out.insert(name.clone());
