@@ -119,8 +119,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let first = workers::map(&inputs, jobs, |input| extract_one(input, &Catalog::new()))?;
-    let fragments = graph::with_inferred_schemas(first, config.catalog(), |again, inferred| {
-        workers::map(again, jobs, |&i| extract_one(&inputs[i], inferred))
+    let fragments = graph::with_inferred_schemas(first, config.catalog(), |again| {
+        workers::map(again, jobs, |(i, inferred)| extract_one(&inputs[*i], inferred))
     })?;
 
     let mut stdout = std::io::stdout().lock();

@@ -65,8 +65,8 @@ pub fn run_hook(args: &HookArgs) -> ExitStatus {
 }
 
 fn snapshot_commit(repo: &Repo, commit: &str) -> anyhow::Result<()> {
-    let (snapshot, _) =
-        snapshot::build(repo, commit, Overrides::default(), workers::default_jobs())?;
+    let builder = snapshot::Builder::new(repo, workers::default_jobs());
+    let (snapshot, _) = builder.commit(commit, Overrides::default())?;
     repo.write_note(commit, &snapshot.to_note())?;
     Ok(())
 }
@@ -126,10 +126,11 @@ fn pre_commit_problems() -> anyhow::Result<Vec<String>> {
     if !checks.unknown_sources && !checks.cycles {
         return Ok(Vec::new());
     }
-    let (staged, _) = snapshot::build_from(source, &repo.git_dir(), jobs)?;
+    let builder = snapshot::Builder::new(&repo, jobs);
+    let (staged, _) = builder.build(source)?;
     // The first commit has no HEAD: everything it reads is new.
     let base = match repo.resolve_commit("HEAD") {
-        Ok(head) => snapshot::of_commit(&repo, &head, Overrides::default(), jobs)?.files,
+        Ok(head) => builder.of_commit(&head, Overrides::default())?.files,
         Err(_) => Vec::new(),
     };
     let mut problems = Vec::new();

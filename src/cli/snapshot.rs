@@ -42,7 +42,8 @@ pub fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
-    let (snapshot, stats) = snapshot::build(&repo, &commit, Overrides::default(), jobs)
+    let (snapshot, stats) = snapshot::Builder::new(&repo, jobs)
+        .commit(&commit, Overrides::default())
         .with_context(|| format!("snapshotting {}", args.rev))?;
     repo.write_note(&commit, &snapshot.to_note())?;
     let transformations: usize = snapshot.files.iter().map(|f| f.transformations.len()).sum();
@@ -127,23 +128,24 @@ enum DiffFormat {
 
 pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let jobs = workers::default_jobs();
+    let builder = snapshot::Builder::new(&repo, workers::default_jobs());
     let base_rev = args.base.clone().unwrap_or_else(|| "HEAD".to_string());
     let base_commit = repo.resolve_commit(&base_rev)?;
-    let base = snapshot::of_commit(&repo, &base_commit, Overrides::default(), jobs)
+    let base = builder
+        .of_commit(&base_commit, Overrides::default())
         .with_context(|| format!("the lineage of {base_rev}"))?;
     let (head, head_name) = match (&args.head, args.cached) {
         (Some(rev), _) => {
             let commit = repo.resolve_commit(rev)?;
-            (snapshot::of_commit(&repo, &commit, Overrides::default(), jobs)?, rev.clone())
+            (builder.of_commit(&commit, Overrides::default())?, rev.clone())
         }
         (None, true) => {
             let source = snapshot::index_source(&repo, Overrides::default())?;
-            (snapshot::build_from(source, &repo.git_dir(), jobs)?.0, "the index".to_string())
+            (builder.build(source)?.0, "the index".to_string())
         }
         (None, false) => {
             let source = snapshot::worktree_source(&repo, Overrides::default())?;
-            (snapshot::build_from(source, &repo.git_dir(), jobs)?.0, "the work tree".to_string())
+            (builder.build(source)?.0, "the work tree".to_string())
         }
     };
     let diff = crate::graph::diff::diff(&base.files, &head.files);
@@ -187,8 +189,8 @@ enum ImpactFormat {
 pub fn run_impact(args: &ImpactArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let commit = repo.resolve_commit(&args.rev)?;
-    let snapshot =
-        snapshot::of_commit(&repo, &commit, Overrides::default(), workers::default_jobs())?;
+    let snapshot = snapshot::Builder::new(&repo, workers::default_jobs())
+        .of_commit(&commit, Overrides::default())?;
     let graph = crate::graph::LineageGraph::from_fragments(&snapshot.files);
     let direction = if args.upstream { "upstream" } else { "downstream" };
     let name = crate::extract::sql::names::normalize_dotted(&args.name);
@@ -254,7 +256,7 @@ pub struct BackfillArgs {
 pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let commits = repo.commits(&args.range)?;
-    let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
+    let builder = snapshot::Builder::new(&repo, args.jobs.unwrap_or_else(workers::default_jobs));
     let mut todo = Vec::new();
     for commit in commits {
         let current = match repo.read_note(&commit)? {
@@ -274,7 +276,8 @@ pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
     let (mut parsed, mut files) = (0, 0);
     let mut last_report = std::time::Instant::now();
     for (done, commit) in todo.iter().enumerate() {
-        let (snapshot, stats) = snapshot::build(&repo, commit, Overrides::default(), jobs)
+        let (snapshot, stats) = builder
+            .commit(commit, Overrides::default())
             .with_context(|| format!("snapshotting {commit}"))?;
         repo.write_note(commit, &snapshot.to_note())?;
         parsed += stats.parsed;
@@ -352,7 +355,7 @@ pub struct LogArgs {
 /// (or extracted, with the cache, when a note is missing).
 pub fn run_log(args: &LogArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let jobs = workers::default_jobs();
+    let builder = snapshot::Builder::new(&repo, workers::default_jobs());
     let name = crate::extract::sql::names::normalize_dotted(&args.name);
     let mut commits = repo.commits(&args.rev)?;
     commits.reverse();
@@ -364,7 +367,7 @@ pub fn run_log(args: &LogArgs) -> anyhow::Result<ExitStatus> {
         if let Some(files) = cache.get(commit) {
             return Ok(files.clone());
         }
-        let files = snapshot::of_commit(&repo, commit, Overrides::default(), jobs)?.files;
+        let files = builder.of_commit(commit, Overrides::default())?.files;
         cache.insert(commit.to_string(), files.clone());
         Ok(files)
     };

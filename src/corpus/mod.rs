@@ -376,13 +376,12 @@ pub fn score_dbt(corpus: &Path) -> Result<Vec<DbtScore>, std::io::Error> {
             extract(&input.0, &input.1, &settings)
         };
         let first: Vec<Fragment> = inputs.iter().map(|i| run(i, &Catalog::new())).collect();
-        let fragments =
-            crate::graph::with_inferred_schemas(first, &Catalog::new(), |again, inferred| {
-                Ok::<_, std::convert::Infallible>(
-                    again.iter().map(|&i| run(&inputs[i], inferred)).collect(),
-                )
-            })
-            .unwrap_or_default();
+        let fragments = crate::graph::with_inferred_schemas(first, &Catalog::new(), |again| {
+            Ok::<_, std::convert::Infallible>(
+                again.iter().map(|(i, inferred)| run(&inputs[*i], inferred)).collect(),
+            )
+        })
+        .unwrap_or_default();
         let mut score = DbtScore {
             project: project
                 .file_name()

@@ -90,11 +90,60 @@ impl Catalog {
     pub fn tables(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
         self.tables.iter()
     }
+
+    /// An index for [`Reach::restricted_to`], made once for many lookups.
+    pub fn reach(&self) -> Reach<'_> {
+        let mut by_last: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for table in self.tables.keys() {
+            if let Some((_, last)) = table.rsplit_once('.') {
+                by_last.entry(last).or_default().push(table);
+            }
+        }
+        Reach { catalog: self, by_last }
+    }
+}
+
+/// Which tables of a catalog names can reach, the way [`Catalog::columns`] looks them up.
+pub struct Reach<'a> {
+    catalog: &'a Catalog,
+    by_last: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl Reach<'_> {
+    /// The part of the catalog that [`Catalog::columns`] can give for these names: each
+    /// name's own entry and, for an unqualified name, the qualified tables it may stand for.
+    pub fn restricted_to<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Catalog {
+        let mut out = Catalog::new();
+        for name in names {
+            let qualified = self.by_last.get(name).filter(|_| !name.contains('.'));
+            for table in std::iter::once(name).chain(qualified.into_iter().flatten().copied()) {
+                if let Some(columns) = self.catalog.tables.get(table) {
+                    out.tables.insert(table.to_string(), columns.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restricted_to_keeps_what_the_names_can_find() {
+        let mut catalog = Catalog::new();
+        for table in ["raw.orders", "orders", "mart.orders", "raw.customers", "x.y.items"] {
+            catalog.insert(table.into(), vec!["id".into()]);
+        }
+        let reach = catalog.reach();
+        let tables = |names: &[&str]| -> Vec<String> {
+            reach.restricted_to(names.iter().copied()).tables().map(|(t, _)| t.clone()).collect()
+        };
+        assert_eq!(tables(&["orders"]), ["mart.orders", "orders", "raw.orders"]);
+        assert_eq!(tables(&["raw.orders", "items"]), ["raw.orders", "x.y.items"]);
+        assert_eq!(tables(&["y.items", "nothing"]), Vec::<String>::new());
+    }
 
     #[test]
     fn json_schema_is_normalized_and_found_by_last_part() {

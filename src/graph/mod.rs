@@ -312,13 +312,16 @@ pub fn new_unknown_sources(
 pub const MAX_SCHEMA_ROUNDS: usize = 8;
 
 /// Files read what other files create: once the created datasets' columns are known (see
-/// [`infer_catalog`]), the files that read them are analyzed again, by `reanalyze` (given the
-/// indexes of those files and the columns learned), so that their `SELECT *` expands. Each
-/// round reaches one step further down a chain of models.
+/// [`infer_catalog`]), the files that read them are analyzed again, by `reanalyze`, so that
+/// their `SELECT *` expands. Each round reaches one step further down a chain of models.
+///
+/// `reanalyze` gets, for each file to analyze again, its index and the learned columns of the
+/// datasets that file names (not the whole catalog): the result of a file then depends only on
+/// what it reads, so a cache keyed by that catalog stays valid when an unrelated model changes.
 pub fn with_inferred_schemas<E>(
     mut fragments: Vec<Fragment>,
     known: &Catalog,
-    mut reanalyze: impl FnMut(&[usize], &Catalog) -> Result<Vec<Fragment>, E>,
+    mut reanalyze: impl FnMut(&[(usize, Catalog)]) -> Result<Vec<Fragment>, E>,
 ) -> Result<Vec<Fragment>, E> {
     let mut inferred = Catalog::new();
     for _ in 0..MAX_SCHEMA_ROUNDS {
@@ -328,16 +331,19 @@ pub fn with_inferred_schemas<E>(
             break;
         }
         inferred = next;
-        let again: Vec<usize> = (0..fragments.len())
-            .filter(|&i| {
-                fragments[i]
-                    .transformations
-                    .iter()
-                    .flat_map(|t| &t.reads)
-                    .any(|r| changed.contains(r))
+        let reach = inferred.reach();
+        let again: Vec<(usize, Catalog)> = fragments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, fragment)| {
+                let transformations = &fragment.transformations;
+                let reads_changed =
+                    transformations.iter().flat_map(|t| &t.reads).any(|r| changed.contains(r));
+                let named = transformations.iter().flat_map(|t| t.reads.iter().chain(&t.writes));
+                reads_changed.then(|| (i, reach.restricted_to(named.map(String::as_str))))
             })
             .collect();
-        for (i, fragment) in again.iter().zip(reanalyze(&again, &inferred)?) {
+        for ((i, _), fragment) in again.iter().zip(reanalyze(&again)?) {
             fragments[*i] = fragment;
         }
     }

@@ -1,8 +1,13 @@
 //! The per-blob fragment cache: `.git/lineage/fragments/<key>.json`. Extraction is a pure
 //! function of (path, blob, settings), so its result is stored under a hash of all three (and
 //! of the extractor's version): a file that did not change is never parsed again.
+//!
+//! What was read or written is also kept in memory for the life of the cache: a command that
+//! goes through many commits (`backfill`, `log`) reads each unchanged file's entry once.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use super::Error;
 use super::repo::hash;
@@ -10,11 +15,12 @@ use crate::extract::Fragment;
 
 pub struct Cache {
     dir: PathBuf,
+    memory: Mutex<HashMap<String, Fragment>>,
 }
 
 impl Cache {
     pub fn new(git_dir: &Path) -> Self {
-        Cache { dir: git_dir.join("lineage").join("fragments") }
+        Cache { dir: git_dir.join("lineage").join("fragments"), memory: Mutex::default() }
     }
 
     /// The key of one extraction: the extractor's version, the settings' fingerprint, the
@@ -28,8 +34,13 @@ impl Cache {
 
     /// A cached fragment, if any; an unreadable or stale entry is a miss.
     pub fn get(&self, key: &str) -> Option<Fragment> {
+        if let Some(fragment) = self.memory().get(key) {
+            return Some(fragment.clone());
+        }
         let text = std::fs::read(self.path(key)).ok()?;
-        serde_json::from_slice(&text).ok()
+        let fragment: Fragment = serde_json::from_slice(&text).ok()?;
+        self.memory().insert(key.to_string(), fragment.clone());
+        Some(fragment)
     }
 
     pub fn put(&self, key: &str, fragment: &Fragment) -> Result<(), Error> {
@@ -42,7 +53,15 @@ impl Cache {
         // Write then rename: a concurrent reader never sees half a file.
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, text).map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)
+        std::fs::rename(&tmp, &path).map_err(err)?;
+        self.memory().insert(key.to_string(), fragment.clone());
+        Ok(())
+    }
+
+    /// The entries in memory. A worker that panicked holding the lock left the map whole
+    /// (inserts are single calls), so its poisoning is ignored.
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Fragment>> {
+        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn path(&self, key: &str) -> PathBuf {

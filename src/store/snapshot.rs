@@ -47,11 +47,22 @@ pub enum NoteError {
 }
 
 impl Snapshot {
-    /// The note text: indented JSON, one value a line, so that git's deltas between the
-    /// notes of successive commits stay small.
+    /// The note text: compact JSON with each file's entry on a line of its own, so that
+    /// git's deltas between the notes of successive commits stay small (a changed file is a
+    /// changed line) and the note stays half the size of indented JSON.
     pub fn to_note(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
+        let mut text = format!(
+            "{{\"schema_version\":{},\"extractor_version\":{},\"config_hash\":{},\n\"datasets\":{},\n\"files\":[",
+            self.schema_version,
+            json(&self.extractor_version),
+            json(&self.config_hash),
+            json(&self.datasets),
+        );
+        for (n, file) in self.files.iter().enumerate() {
+            text.push_str(if n == 0 { "\n" } else { ",\n" });
+            text.push_str(&json(file));
+        }
+        text.push_str("\n]}\n");
         text
     }
 
@@ -73,6 +84,12 @@ impl Snapshot {
     }
 }
 
+/// Compact JSON of a value. Serializing the snapshot's types cannot fail: no maps with
+/// non-string keys, no I/O.
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// How a snapshot was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -91,12 +108,21 @@ fn analyzed(path: &str) -> bool {
         && parts.iter().all(|d| !d.starts_with('.') && !SKIPPED_DIRS.contains(d))
 }
 
-/// What a snapshot is made of: files (path, content id, bytes) and the configuration that
-/// applies to them, from a commit, the index or the work tree.
+/// What a snapshot is made of: files and the configuration that applies to them, from a
+/// commit, the index or the work tree.
 pub struct Source {
-    pub files: Vec<(String, String, Vec<u8>)>,
+    pub files: Vec<SourceFile>,
     pub config: Config,
     pub config_hash: String,
+}
+
+/// One file of a source. A tree's blobs are read only when the cache does not have the file:
+/// most files of most commits did not change.
+pub struct SourceFile {
+    pub path: String,
+    /// git's blob id of the content.
+    pub blob: String,
+    bytes: Option<Vec<u8>>,
 }
 
 impl Source {
@@ -148,12 +174,12 @@ fn tree_source(
     overrides: Overrides,
 ) -> Result<Source, SnapshotError> {
     let (config, config_hash) = config_of(repo, &files, overrides)?;
-    let mut out = Vec::new();
-    for file in files.into_iter().filter(|f| analyzed(&f.path)) {
-        let bytes = repo.blob(&file.blob)?;
-        out.push((file.path, file.blob, bytes));
-    }
-    Ok(Source { files: out, config, config_hash })
+    let files = files
+        .into_iter()
+        .filter(|f| analyzed(&f.path))
+        .map(|f| SourceFile { path: f.path, blob: f.blob, bytes: None })
+        .collect();
+    Ok(Source { files, config, config_hash })
 }
 
 /// A commit's files as committed.
@@ -187,111 +213,166 @@ pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, Snap
         if analyzed(&path) || path == config::FILE_NAME || path.ends_with("dbt_project.yml") {
             let bytes = std::fs::read(entry.path())
                 .map_err(|source| Error::Cache { path: entry.path().to_path_buf(), source })?;
-            files.push((path, crate::store::repo::blob_id(&bytes), bytes));
+            let blob = crate::store::repo::blob_id(&bytes);
+            files.push(SourceFile { path, blob, bytes: Some(bytes) });
         }
     }
     let config_text = files
         .iter()
-        .find(|f| f.0 == config::FILE_NAME)
-        .map(|f| String::from_utf8_lossy(&f.2).into_owned());
-    let paths: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+        .find(|f| f.path == config::FILE_NAME)
+        .and_then(|f| f.bytes.as_deref())
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
     let read = |p: &Path| std::fs::read(root.join(p));
     let hash_input = format!("{config_text:?}\n{overrides:?}");
     let config = Config::from_tree(config_text.as_deref(), overrides, &paths, &read)?;
-    files.retain(|f| analyzed(&f.0));
+    files.retain(|f| analyzed(&f.path));
     Ok(Source { files, config, config_hash: hash(hash_input.as_bytes()) })
 }
 
-/// Build the snapshot of a commit from its files as committed.
-pub fn build(
-    repo: &Repo,
-    commit: &str,
-    overrides: Overrides,
+/// Builds snapshots through one fragment cache. `backfill` and `log` keep one across many
+/// commits, so the fragments of the commits before are at hand in memory.
+pub struct Builder<'r> {
+    repo: &'r Repo,
+    cache: Cache,
     jobs: usize,
-) -> Result<(Snapshot, Stats), SnapshotError> {
-    build_from(commit_source(repo, commit, overrides)?, &repo.git_dir(), jobs)
 }
 
-/// Build a snapshot from a source, with the fragment cache of the repository at `git_dir`.
-pub fn build_from(
-    source: Source,
-    git_dir: &Path,
-    jobs: usize,
-) -> Result<(Snapshot, Stats), SnapshotError> {
-    let Source { files: inputs, config, config_hash } = source;
-    let cache = Cache::new(git_dir);
-    let parsed = std::sync::atomic::AtomicUsize::new(0);
-    let run = |input: &(String, String, Vec<u8>), inferred: &Catalog| -> Result<Fragment, Error> {
-        let (path, blob, bytes) = input;
-        let mut settings = config.settings_for(Path::new(path), false);
-        if !inferred.is_empty() {
-            let mut catalog = inferred.clone();
-            catalog.extend(&settings.catalog);
-            settings.catalog = catalog;
-        }
-        let key = Cache::key(&fingerprint(&settings), path, blob);
-        if let Some(fragment) = cache.get(&key) {
-            return Ok(fragment);
-        }
-        parsed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let fragment = extract(path, bytes, &settings);
-        cache.put(&key, &fragment)?;
-        Ok(fragment)
-    };
-    let first = collect(workers::map(&inputs, jobs, |i| run(i, &Catalog::new()))?)?;
-    let fragments = graph::with_inferred_schemas(first, config.catalog(), |again, inferred| {
-        collect(workers::map(again, jobs, |&i| run(&inputs[i], inferred))?)
-    })?;
-    let datasets: BTreeSet<String> = fragments
-        .iter()
-        .flat_map(|f| &f.transformations)
-        .flat_map(|t| t.reads.iter().chain(&t.writes))
-        .cloned()
-        .collect();
-    let parsed = parsed.into_inner();
-    let stats =
-        Stats { files: fragments.len(), parsed, cached: fragments.len().saturating_sub(parsed) };
-    let snapshot = Snapshot {
-        schema_version: SCHEMA_VERSION,
-        extractor_version: env!("CARGO_PKG_VERSION").to_string(),
-        config_hash,
-        datasets: datasets.into_iter().collect(),
-        files: fragments,
-    };
-    Ok((snapshot, stats))
+/// One extraction to find in the cache or to run: which file, with which settings.
+struct Job {
+    file: usize,
+    settings: Settings,
+    key: String,
 }
 
-/// The snapshot of a commit: its note when current, else built (and not stored).
-pub fn of_commit(
-    repo: &Repo,
-    commit: &str,
-    overrides: Overrides,
-    jobs: usize,
-) -> Result<Snapshot, SnapshotError> {
-    let source = commit_source(repo, commit, overrides)?;
-    if let Some(text) = repo.read_note(commit)?
-        && let Ok(existing) = Snapshot::from_note(&text)
-        && existing.is_current(&source.config_hash)
-    {
-        return Ok(existing);
+impl<'r> Builder<'r> {
+    pub fn new(repo: &'r Repo, jobs: usize) -> Self {
+        Builder { repo, cache: Cache::new(&repo.git_dir()), jobs }
     }
-    Ok(build_from(source, &repo.git_dir(), jobs)?.0)
-}
 
-fn collect(results: Vec<Result<Fragment, Error>>) -> Result<Vec<Fragment>, SnapshotError> {
-    results.into_iter().map(|r| r.map_err(SnapshotError::from)).collect()
+    /// The snapshot of a commit from its files as committed.
+    pub fn commit(
+        &self,
+        commit: &str,
+        overrides: Overrides,
+    ) -> Result<(Snapshot, Stats), SnapshotError> {
+        self.build(commit_source(self.repo, commit, overrides)?)
+    }
+
+    /// The snapshot of a commit: its note when current, else built (and not stored).
+    pub fn of_commit(&self, commit: &str, overrides: Overrides) -> Result<Snapshot, SnapshotError> {
+        let source = commit_source(self.repo, commit, overrides)?;
+        if let Some(text) = self.repo.read_note(commit)?
+            && let Ok(existing) = Snapshot::from_note(&text)
+            && existing.is_current(&source.config_hash)
+        {
+            return Ok(existing);
+        }
+        Ok(self.build(source)?.0)
+    }
+
+    /// The snapshot of a source.
+    pub fn build(&self, source: Source) -> Result<(Snapshot, Stats), SnapshotError> {
+        let Source { mut files, config, config_hash } = source;
+        let mut bytes: Vec<Option<Vec<u8>>> = files.iter_mut().map(|f| f.bytes.take()).collect();
+        // The catalog's fingerprint is computed once, not per file: a large project's
+        // catalog is large.
+        let known = catalog_fingerprint(config.catalog());
+        let job = |file: usize, inferred: &Catalog| {
+            let mut settings = config.settings_for(Path::new(&files[file].path), false);
+            let key = Cache::key(
+                &fingerprint(&settings, &known, &catalog_fingerprint(inferred)),
+                &files[file].path,
+                &files[file].blob,
+            );
+            if !inferred.is_empty() {
+                // What the user declared wins over what other files suggest.
+                let mut catalog = inferred.clone();
+                catalog.extend(&settings.catalog);
+                settings.catalog = catalog;
+            }
+            Job { file, settings, key }
+        };
+        let mut parsed = 0;
+        let first: Vec<Job> = (0..files.len()).map(|i| job(i, &Catalog::new())).collect();
+        let first = self.resolve(&files, &mut bytes, &first, &mut parsed)?;
+        let fragments = graph::with_inferred_schemas(first, config.catalog(), |again| {
+            let again: Vec<Job> = again.iter().map(|(i, inferred)| job(*i, inferred)).collect();
+            self.resolve(&files, &mut bytes, &again, &mut parsed)
+        })?;
+        let datasets: BTreeSet<String> = fragments
+            .iter()
+            .flat_map(|f| &f.transformations)
+            .flat_map(|t| t.reads.iter().chain(&t.writes))
+            .cloned()
+            .collect();
+        let stats = Stats {
+            files: fragments.len(),
+            parsed,
+            cached: fragments.len().saturating_sub(parsed),
+        };
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            extractor_version: env!("CARGO_PKG_VERSION").to_string(),
+            config_hash,
+            datasets: datasets.into_iter().collect(),
+            files: fragments,
+        };
+        Ok((snapshot, stats))
+    }
+
+    /// The fragments of some jobs: from the cache, else extracted (and cached). Blobs are
+    /// read here, on this thread, because a repository handle is not shared between threads.
+    fn resolve(
+        &self,
+        files: &[SourceFile],
+        bytes: &mut [Option<Vec<u8>>],
+        jobs: &[Job],
+        parsed: &mut usize,
+    ) -> Result<Vec<Fragment>, SnapshotError> {
+        let cache = &self.cache;
+        let mut found = workers::map(jobs, self.jobs, |j| cache.get(&j.key))?;
+        let missing: Vec<usize> = (0..jobs.len()).filter(|&n| found[n].is_none()).collect();
+        for &n in &missing {
+            let file = jobs[n].file;
+            if bytes[file].is_none() {
+                bytes[file] = Some(self.repo.blob(&files[file].blob)?);
+            }
+        }
+        *parsed += missing.len();
+        let bytes: &[Option<Vec<u8>>] = bytes;
+        let extracted = workers::map(&missing, self.jobs, |&n| {
+            let job = &jobs[n];
+            let text = bytes[job.file].as_deref().unwrap_or_default();
+            let fragment = extract(&files[job.file].path, text, &job.settings);
+            cache.put(&job.key, &fragment).map(|()| fragment)
+        })?;
+        for (n, fragment) in missing.into_iter().zip(extracted) {
+            found[n] = Some(fragment?);
+        }
+        // Every job has its fragment now: found in the cache or just extracted.
+        Ok(found.into_iter().flatten().collect())
+    }
 }
 
 /// Everything in the settings that changes what extraction gives.
-fn fingerprint(settings: &Settings) -> String {
-    let catalog: Vec<_> = settings.catalog.tables().collect();
+fn fingerprint(settings: &Settings, base_catalog: &str, inferred_catalog: &str) -> String {
     hash(
         format!(
-            "{}|{:?}|{:?}|{}|{catalog:?}",
+            "{}|{:?}|{:?}|{}|{base_catalog}|{inferred_catalog}",
             settings.dialect, settings.default_schema, settings.dbt_model, settings.indirect
         )
         .as_bytes(),
     )
+}
+
+/// A catalog's content hash.
+fn catalog_fingerprint(catalog: &Catalog) -> String {
+    if catalog.is_empty() {
+        return String::new();
+    }
+    let tables: Vec<_> = catalog.tables().collect();
+    hash(format!("{tables:?}").as_bytes())
 }
 
 /// Why a snapshot could not be made.
