@@ -15,7 +15,7 @@ use crate::config::Overrides;
 use crate::graph;
 use crate::store::hooks::{self, Installed};
 use crate::store::repo::Repo;
-use crate::store::snapshot::{self, Snapshot};
+use crate::store::snapshot;
 use crate::workers;
 
 #[derive(Debug, Args)]
@@ -68,6 +68,9 @@ fn snapshot_commit(repo: &Repo, commit: &str) -> anyhow::Result<()> {
     let builder = snapshot::Builder::new(repo, workers::default_jobs());
     let (snapshot, _) = builder.commit(commit, Overrides::default())?;
     repo.write_note(commit, &snapshot.to_note())?;
+    // The hook ends here: the kernel takes the memory back faster than freeing thousands of
+    // fragments one by one would.
+    std::mem::forget(snapshot);
     Ok(())
 }
 
@@ -84,14 +87,7 @@ fn post_rewrite() -> anyhow::Result<()> {
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         let Some(new) = line.split_whitespace().nth(1) else { continue };
-        let current = match repo.read_note(new)? {
-            Some(text) => Snapshot::from_note(&text).is_ok_and(|s| {
-                snapshot::config_at(&repo, new, Overrides::default())
-                    .is_ok_and(|(_, hash)| s.is_current(&hash))
-            }),
-            None => false,
-        };
-        if !current {
+        if !snapshot::has_current_note(&repo, new)? {
             snapshot_commit(&repo, new)?;
         }
     }

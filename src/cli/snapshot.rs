@@ -31,15 +31,9 @@ pub fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let commit = repo.resolve_commit(&args.rev)?;
     let short = &commit[..commit.len().min(10)];
-    if !args.force
-        && let Some(text) = repo.read_note(&commit)?
-        && let Ok(existing) = Snapshot::from_note(&text)
-    {
-        let (_, config_hash) = snapshot::config_at(&repo, &commit, Overrides::default())?;
-        if existing.is_current(&config_hash) {
-            println!("{short}: lineage note is up to date");
-            return Ok(ExitStatus::Success);
-        }
+    if !args.force && snapshot::has_current_note(&repo, &commit)? {
+        println!("{short}: lineage note is up to date");
+        return Ok(ExitStatus::Success);
     }
     let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
     let (snapshot, stats) = snapshot::Builder::new(&repo, jobs)
@@ -256,18 +250,11 @@ pub struct BackfillArgs {
 pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let commits = repo.commits(&args.range)?;
-    let builder = snapshot::Builder::new(&repo, args.jobs.unwrap_or_else(workers::default_jobs));
+    let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
+    let builder = snapshot::Builder::new(&repo, jobs).remembering();
     let mut todo = Vec::new();
     for commit in commits {
-        let current = match repo.read_note(&commit)? {
-            Some(text) => match Snapshot::from_note(&text) {
-                Ok(existing) => existing
-                    .is_current(&snapshot::config_at(&repo, &commit, Overrides::default())?.1),
-                Err(_) => false,
-            },
-            None => false,
-        };
-        if !current {
+        if !snapshot::has_current_note(&repo, &commit)? {
             todo.push(commit);
         }
     }
@@ -355,7 +342,7 @@ pub struct LogArgs {
 /// (or extracted, with the cache, when a note is missing).
 pub fn run_log(args: &LogArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let builder = snapshot::Builder::new(&repo, workers::default_jobs());
+    let builder = snapshot::Builder::new(&repo, workers::default_jobs()).remembering();
     let name = crate::extract::sql::names::normalize_dotted(&args.name);
     let mut commits = repo.commits(&args.rev)?;
     commits.reverse();

@@ -28,8 +28,33 @@ pub struct LineageGraph {
     index: BTreeMap<Node, NodeIndex>,
     /// Column edges `dataset.column -> dataset.column` of every transformation.
     columns: BTreeSet<(String, String)>,
+    /// The same edges the other way round, (target, source): walks upstream look them up.
+    columns_into: BTreeSet<(String, String)>,
     /// Indirect edges, marked with how the source decides the target.
     indirect: BTreeSet<(String, String, IndirectKind)>,
+    /// The same the other way round, (target, source, kind).
+    indirect_into: BTreeSet<(String, String, IndirectKind)>,
+}
+
+/// The pairs of a sorted set whose first part is `key`, by their second part.
+fn pairs_from<'s>(
+    set: &'s BTreeSet<(String, String)>,
+    key: &'s str,
+) -> impl Iterator<Item = &'s str> + 's {
+    set.range((key.to_string(), String::new())..)
+        .take_while(move |(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The triples of a sorted set whose first part is `key`, by their other parts.
+fn triples_from<'s>(
+    set: &'s BTreeSet<(String, String, IndirectKind)>,
+    key: &'s str,
+) -> impl Iterator<Item = (&'s str, IndirectKind)> + 's {
+    // `Filter` is the least kind: the range starts before every triple of the key.
+    set.range((key.to_string(), String::new(), IndirectKind::Filter)..)
+        .take_while(move |(k, _, _)| k == key)
+        .map(|(_, v, kind)| (v.as_str(), *kind))
 }
 
 impl LineageGraph {
@@ -54,9 +79,14 @@ impl LineageGraph {
             let d = self.node(Node::Dataset(write.clone()));
             self.graph.update_edge(node, d, ());
         }
-        self.columns.extend(t.columns.iter().map(|c| (c.source.clone(), c.target.clone())));
-        self.indirect
-            .extend(t.indirect.iter().map(|e| (e.source.clone(), e.target.clone(), e.kind)));
+        for c in &t.columns {
+            self.columns.insert((c.source.clone(), c.target.clone()));
+            self.columns_into.insert((c.target.clone(), c.source.clone()));
+        }
+        for e in &t.indirect {
+            self.indirect.insert((e.source.clone(), e.target.clone(), e.kind));
+            self.indirect_into.insert((e.target.clone(), e.source.clone(), e.kind));
+        }
     }
 
     /// Datasets downstream of one: written by transformations that read it, and so on.
@@ -102,26 +132,17 @@ impl LineageGraph {
         let mut out: BTreeMap<String, String> = BTreeMap::new();
         let mut stack: Vec<(String, String)> = vec![(column.to_string(), "direct".to_string())];
         while let Some((current, how)) = stack.pop() {
-            let direct = self
-                .columns
-                .iter()
-                .filter(|(s, _)| *s == current)
-                .map(|(_, t)| (t.clone(), how.clone()));
-            let indirect =
-                self.indirect.iter().filter(|(s, _, _)| *s == current).flat_map(|(_, t, k)| {
-                    let kind = if how == "direct" { kind_name(*k) } else { how.clone() };
-                    // A dataset-level target stands for every column written to that dataset.
-                    let targets: Vec<String> = if k.is_column_level() {
-                        vec![t.clone()]
-                    } else {
-                        self.columns
-                            .iter()
-                            .filter(|(_, c)| c.starts_with(&format!("{t}.")))
-                            .map(|(_, c)| c.clone())
-                            .collect()
-                    };
-                    targets.into_iter().map(move |c| (c, kind.clone()))
-                });
+            let direct = pairs_from(&self.columns, &current).map(|t| (t.to_string(), how.clone()));
+            let indirect = triples_from(&self.indirect, &current).flat_map(|(t, k)| {
+                let kind = if how == "direct" { kind_name(k) } else { how.clone() };
+                // A dataset-level target stands for every column written to that dataset.
+                let targets: Vec<String> = if k.is_column_level() {
+                    vec![t.to_string()]
+                } else {
+                    self.columns_of(t).map(str::to_string).collect()
+                };
+                targets.into_iter().map(move |c| (c, kind.clone()))
+            });
             for (next, next_how) in direct.chain(indirect).collect::<Vec<_>>() {
                 if !out.contains_key(&next) && next != column {
                     out.insert(next.clone(), next_how.clone());
@@ -138,18 +159,14 @@ impl LineageGraph {
         let mut stack: Vec<(String, String)> = vec![(column.to_string(), "direct".to_string())];
         while let Some((current, how)) = stack.pop() {
             let dataset = current.rsplit_once('.').map(|(d, _)| d.to_string()).unwrap_or_default();
-            let direct = self
-                .columns
-                .iter()
-                .filter(|(_, t)| *t == current)
-                .map(|(s, _)| (s.clone(), how.clone()));
-            let indirect = self
-                .indirect
-                .iter()
-                .filter(|(_, t, k)| *t == current || (!k.is_column_level() && *t == dataset))
-                .map(|(s, _, k)| {
-                    (s.clone(), if how == "direct" { kind_name(*k) } else { how.clone() })
-                });
+            let direct =
+                pairs_from(&self.columns_into, &current).map(|s| (s.to_string(), how.clone()));
+            let named = |k: IndirectKind| if how == "direct" { kind_name(k) } else { how.clone() };
+            let on_column = triples_from(&self.indirect_into, &current);
+            // A dataset-level edge (a filter) decides every column of its dataset.
+            let on_dataset =
+                triples_from(&self.indirect_into, &dataset).filter(|(_, k)| !k.is_column_level());
+            let indirect = on_column.chain(on_dataset).map(|(s, k)| (s.to_string(), named(k)));
             for (next, next_how) in direct.chain(indirect).collect::<Vec<_>>() {
                 if !out.contains_key(&next) && next != column {
                     out.insert(next.clone(), next_how.clone());
@@ -163,27 +180,26 @@ impl LineageGraph {
     /// Columns a column feeds in one step: through direct edges and through the indirect
     /// edges that decide a column's value (window keys, CASE conditions).
     fn columns_fed_by<'s>(&'s self, column: &'s str) -> impl Iterator<Item = &'s str> + 's {
-        let direct = self
-            .columns
-            .range((column.to_string(), String::new())..)
-            .take_while(move |(s, _)| s == column)
-            .map(|(_, t)| t.as_str());
-        let indirect = self
-            .indirect
-            .iter()
-            .filter(move |(s, _, k)| s == column && k.is_column_level())
-            .map(|(_, t, _)| t.as_str());
+        let direct = pairs_from(&self.columns, column);
+        let indirect = triples_from(&self.indirect, column)
+            .filter(|(_, k)| k.is_column_level())
+            .map(|(t, _)| t);
         direct.chain(indirect)
+    }
+
+    /// The columns of a dataset that column edges write.
+    fn columns_of<'s>(&'s self, dataset: &str) -> impl Iterator<Item = &'s str> + 's {
+        let prefix = format!("{dataset}.");
+        self.columns_into
+            .range((prefix.clone(), String::new())..)
+            .map(|(t, _)| t.as_str())
+            .take_while(move |t| t.starts_with(&prefix))
     }
 
     /// What a column decides, directly or not: the datasets and columns downstream of it
     /// through indirect edges (a filter column decides the dataset it filters), with how.
     pub fn decided_by(&self, column: &str) -> BTreeSet<(String, IndirectKind)> {
-        self.indirect
-            .iter()
-            .filter(|(s, _, _)| s == column)
-            .map(|(_, t, k)| (t.clone(), *k))
-            .collect()
+        triples_from(&self.indirect, column).map(|(t, k)| (t.to_string(), k)).collect()
     }
 
     fn node(&mut self, node: Node) -> NodeIndex {

@@ -2,8 +2,8 @@
 //! function of (path, blob, settings), so its result is stored under a hash of all three (and
 //! of the extractor's version): a file that did not change is never parsed again.
 //!
-//! What was read or written is also kept in memory for the life of the cache: a command that
-//! goes through many commits (`backfill`, `log`) reads each unchanged file's entry once.
+//! A cache made [`Cache::remembering`] also keeps what it read or wrote in memory: a command
+//! that goes through many commits (`backfill`, `log`) reads each unchanged file's entry once.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,12 +15,18 @@ use crate::extract::Fragment;
 
 pub struct Cache {
     dir: PathBuf,
-    memory: Mutex<HashMap<String, Fragment>>,
+    memory: Option<Mutex<HashMap<String, Fragment>>>,
 }
 
 impl Cache {
     pub fn new(git_dir: &Path) -> Self {
-        Cache { dir: git_dir.join("lineage").join("fragments"), memory: Mutex::default() }
+        Cache { dir: git_dir.join("lineage").join("fragments"), memory: None }
+    }
+
+    /// The same cache, also kept in memory.
+    #[must_use]
+    pub fn remembering(self) -> Self {
+        Cache { memory: Some(Mutex::default()), ..self }
     }
 
     /// The key of one extraction: the extractor's version, the settings' fingerprint, the
@@ -34,12 +40,12 @@ impl Cache {
 
     /// A cached fragment, if any; an unreadable or stale entry is a miss.
     pub fn get(&self, key: &str) -> Option<Fragment> {
-        if let Some(fragment) = self.memory().get(key) {
-            return Some(fragment.clone());
+        if let Some(fragment) = self.memory().and_then(|m| m.get(key).cloned()) {
+            return Some(fragment);
         }
         let text = std::fs::read(self.path(key)).ok()?;
         let fragment: Fragment = serde_json::from_slice(&text).ok()?;
-        self.memory().insert(key.to_string(), fragment.clone());
+        self.remember(key, &fragment);
         Some(fragment)
     }
 
@@ -54,14 +60,20 @@ impl Cache {
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, text).map_err(err)?;
         std::fs::rename(&tmp, &path).map_err(err)?;
-        self.memory().insert(key.to_string(), fragment.clone());
+        self.remember(key, fragment);
         Ok(())
     }
 
-    /// The entries in memory. A worker that panicked holding the lock left the map whole
-    /// (inserts are single calls), so its poisoning is ignored.
-    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Fragment>> {
-        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
+    fn remember(&self, key: &str, fragment: &Fragment) {
+        if let Some(mut memory) = self.memory() {
+            memory.insert(key.to_string(), fragment.clone());
+        }
+    }
+
+    /// The entries in memory, if kept. A worker that panicked holding the lock left the map
+    /// whole (inserts are single calls), so its poisoning is ignored.
+    fn memory(&self) -> Option<std::sync::MutexGuard<'_, HashMap<String, Fragment>>> {
+        self.memory.as_ref().map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn path(&self, key: &str) -> PathBuf {

@@ -67,18 +67,34 @@ impl Snapshot {
     }
 
     pub fn from_note(text: &str) -> Result<Snapshot, NoteError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| NoteError::Corrupt(e.to_string()))?;
-        let version = value.get("schema_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        if version > u64::from(SCHEMA_VERSION) {
-            return Err(NoteError::Newer { found: version });
+        let header = NoteHeader::of(text)?;
+        if header.schema_version > u64::from(SCHEMA_VERSION) {
+            return Err(NoteError::Newer { found: header.schema_version });
         }
-        serde_json::from_value(value).map_err(|e| NoteError::Corrupt(e.to_string()))
+        serde_json::from_str(text).map_err(|e| NoteError::Corrupt(e.to_string()))
+    }
+}
+
+/// What a note says of itself, read without building the rest: enough to know whether the
+/// note is current.
+#[derive(Debug, Deserialize)]
+pub struct NoteHeader {
+    #[serde(default)]
+    pub schema_version: u64,
+    #[serde(default)]
+    pub extractor_version: String,
+    #[serde(default)]
+    pub config_hash: String,
+}
+
+impl NoteHeader {
+    pub fn of(text: &str) -> Result<NoteHeader, NoteError> {
+        serde_json::from_str(text).map_err(|e| NoteError::Corrupt(e.to_string()))
     }
 
-    /// Whether this snapshot was made by this git-lineage with this configuration.
+    /// Whether the note was made by this git-lineage with this configuration.
     pub fn is_current(&self, config_hash: &str) -> bool {
-        self.schema_version == SCHEMA_VERSION
+        self.schema_version == u64::from(SCHEMA_VERSION)
             && self.extractor_version == env!("CARGO_PKG_VERSION")
             && self.config_hash == config_hash
     }
@@ -182,6 +198,15 @@ fn tree_source(
     Ok(Source { files, config, config_hash })
 }
 
+/// Whether a commit has a note made by this git-lineage with the configuration as committed:
+/// then snapshotting it again would write the same note.
+pub fn has_current_note(repo: &Repo, commit: &str) -> Result<bool, SnapshotError> {
+    let Some(text) = repo.read_note(commit)? else { return Ok(false) };
+    let Ok(header) = NoteHeader::of(&text) else { return Ok(false) };
+    let (_, config_hash) = config_at(repo, commit, Overrides::default())?;
+    Ok(header.is_current(&config_hash))
+}
+
 /// A commit's files as committed.
 pub fn commit_source(
     repo: &Repo,
@@ -230,8 +255,7 @@ pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, Snap
     Ok(Source { files, config, config_hash: hash(hash_input.as_bytes()) })
 }
 
-/// Builds snapshots through one fragment cache. `backfill` and `log` keep one across many
-/// commits, so the fragments of the commits before are at hand in memory.
+/// Builds snapshots through the fragment cache.
 pub struct Builder<'r> {
     repo: &'r Repo,
     cache: Cache,
@@ -250,6 +274,13 @@ impl<'r> Builder<'r> {
         Builder { repo, cache: Cache::new(&repo.git_dir()), jobs }
     }
 
+    /// A builder for many commits (`backfill`, `log`): fragments read or made are kept in
+    /// memory, so each unchanged file is read from the cache once, not once per commit.
+    #[must_use]
+    pub fn remembering(self) -> Self {
+        Builder { cache: self.cache.remembering(), ..self }
+    }
+
     /// The snapshot of a commit from its files as committed.
     pub fn commit(
         &self,
@@ -263,8 +294,8 @@ impl<'r> Builder<'r> {
     pub fn of_commit(&self, commit: &str, overrides: Overrides) -> Result<Snapshot, SnapshotError> {
         let source = commit_source(self.repo, commit, overrides)?;
         if let Some(text) = self.repo.read_note(commit)?
+            && NoteHeader::of(&text).is_ok_and(|h| h.is_current(&source.config_hash))
             && let Ok(existing) = Snapshot::from_note(&text)
-            && existing.is_current(&source.config_hash)
         {
             return Ok(existing);
         }
