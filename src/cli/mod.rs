@@ -3,6 +3,7 @@
 mod debug;
 mod extract;
 mod hooks;
+mod progress;
 mod snapshot;
 
 use std::process::ExitCode;

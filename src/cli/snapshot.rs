@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::ExitStatus;
+use super::progress::Progress;
 use crate::config::Overrides;
 use crate::report;
 use crate::store::repo::Repo;
@@ -246,7 +247,8 @@ pub struct BackfillArgs {
 
 /// Snapshot every commit of a range that has no current note, oldest first. Resumable by
 /// construction: what was done has its note. Unchanged files come from the cache, so each
-/// commit costs only what it changed.
+/// commit costs only what it changed. Notes are written on a thread of their own while the
+/// next commit is built: writing a large project's note costs as much as building it.
 pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let commits = repo.commits(&args.range)?;
@@ -261,23 +263,33 @@ pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
     let total = todo.len();
     let started = std::time::Instant::now();
     let (mut parsed, mut files) = (0, 0);
-    let mut last_report = std::time::Instant::now();
-    for (done, commit) in todo.iter().enumerate() {
-        let (snapshot, stats) = builder
-            .commit(commit, Overrides::default())
-            .with_context(|| format!("snapshotting {commit}"))?;
-        repo.write_note(commit, &snapshot.to_note())?;
-        parsed += stats.parsed;
-        files += stats.files;
-        let elapsed = started.elapsed().as_secs_f64();
-        if last_report.elapsed().as_secs_f64() >= 1.0 || done + 1 == total {
-            // Progress on standard error, one line a second: readable in a terminal and a log.
-            #[allow(clippy::cast_precision_loss)]
-            let eta = elapsed / (done + 1) as f64 * (total - done - 1) as f64;
-            eprintln!("backfill: {}/{total} commits, {elapsed:.1} s, eta {eta:.0} s", done + 1);
-            last_report = std::time::Instant::now();
+    let mut progress = Progress::new("backfill", "commits", total);
+    let git_dir = repo.git_dir();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        // Two snapshots in flight at most: memory stays that of three commits.
+        let (notes, to_write) = std::sync::mpsc::sync_channel::<(String, Snapshot)>(2);
+        let writer = scope.spawn(move || -> anyhow::Result<()> {
+            let repo = Repo::discover(&git_dir)?;
+            for (commit, snapshot) in to_write {
+                repo.write_note(&commit, &snapshot.to_note())?;
+            }
+            Ok(())
+        });
+        for (done, commit) in todo.iter().enumerate() {
+            let (snapshot, stats) = builder
+                .commit(commit, Overrides::default())
+                .with_context(|| format!("snapshotting {commit}"))?;
+            parsed += stats.parsed;
+            files += stats.files;
+            if notes.send((commit.clone(), snapshot)).is_err() {
+                // The writer stopped: its error says why.
+                break;
+            }
+            progress.update(done + 1);
         }
-    }
+        drop(notes);
+        writer.join().map_err(|_| anyhow::anyhow!("the note writer panicked"))?
+    })?;
     let elapsed = started.elapsed().as_secs_f64();
     println!(
         "backfill: {total} commits snapshotted in {elapsed:.2} s ({files} files, {parsed} parsed, the rest from cache)"

@@ -312,7 +312,7 @@ impl<'r> Builder<'r> {
         let job = |file: usize, inferred: &Catalog| {
             let mut settings = config.settings_for(Path::new(&files[file].path), false);
             let key = Cache::key(
-                &fingerprint(&settings, &known, &catalog_fingerprint(inferred)),
+                &fingerprint(&settings, &known, inferred),
                 &files[file].path,
                 &files[file].blob,
             );
@@ -387,13 +387,13 @@ impl<'r> Builder<'r> {
 }
 
 /// Everything in the settings that changes what extraction gives.
-fn fingerprint(settings: &Settings, base_catalog: &str, inferred_catalog: &str) -> String {
-    hash(
-        format!(
-            "{}|{:?}|{:?}|{}|{base_catalog}|{inferred_catalog}",
-            settings.dialect, settings.default_schema, settings.dbt_model, settings.indirect
-        )
-        .as_bytes(),
+/// Not hashed here: the cache key hashes it with the rest, one hash a file.
+fn fingerprint(settings: &Settings, known_catalog: &str, inferred: &Catalog) -> String {
+    // A file's inferred catalog holds only the datasets it names: small enough to spell out.
+    let inferred: Vec<_> = inferred.tables().collect();
+    format!(
+        "{}|{:?}|{:?}|{}|{known_catalog}|{inferred:?}",
+        settings.dialect, settings.default_schema, settings.dbt_model, settings.indirect
     )
 }
 
