@@ -89,3 +89,29 @@ fn pre_commit_stops_only_on_checks_the_user_turned_on_and_says_why() {
     repo.git(&["add", "-A"]);
     assert!(repo.git_output(&["commit", "-q", "-m", "fine"]).status.success());
 }
+
+#[test]
+fn notes_follow_a_rebase_and_describe_the_rebased_tree() {
+    let mut repo = TestRepo::new();
+    repo.commit(&[("a.sql", "INSERT INTO stage.a SELECT x FROM raw.a")], "base");
+    let branch = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim().to_string();
+    assert_eq!(repo.lineage(&["install"]).code, 0);
+    // With notes.rewriteRef set, git copies the old note over the rebased commit's (here
+    // replacing it): post-rewrite must see that the copy describes another tree and make the
+    // note again.
+    repo.git(&["config", "notes.rewriteRef", "refs/notes/lineage"]);
+    repo.git(&["config", "notes.rewriteMode", "overwrite"]);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.commit(&[("f.sql", "INSERT INTO mart.f SELECT x FROM stage.a")], "feature");
+    let before = note(&repo, "HEAD").expect("the feature commit has a note");
+    assert!(!before.contains("\"raw.m\""), "{before}");
+    repo.git(&["checkout", "-q", &branch]);
+    repo.commit(&[("m.sql", "INSERT INTO stage.m SELECT x FROM raw.m")], "main moves on");
+    repo.git(&["checkout", "-q", "feature"]);
+    let out = repo.git_output(&["rebase", "-q", &branch]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = note(&repo, "HEAD").expect("the rebased commit has a note");
+    assert!(after.contains("\"raw.m\"") && after.contains("\"mart.f\""), "{after}");
+    let tree = repo.git(&["rev-parse", "HEAD^{tree}"]);
+    assert!(after.contains(&format!("\"tree\":\"{}\"", tree.trim())), "{after}");
+}

@@ -86,6 +86,13 @@ pub fn run_show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
             return Ok(ExitStatus::Failure);
         }
     };
+    if snapshot.tree != repo.tree_of(&commit)? {
+        eprintln!(
+            "git-lineage: the lineage note of {} describes another tree (a note copied by a rebase or an amend); run `git lineage snapshot {}`",
+            args.rev, args.rev
+        );
+        return Ok(ExitStatus::Failure);
+    }
     let mut stdout = std::io::stdout().lock();
     match args.format {
         ShowFormat::Json => stdout.write_all(snapshot.to_note().as_bytes())?,

@@ -53,6 +53,14 @@ impl Repo {
     }
 
     /// Every file of a commit's tree, sorted by path.
+    /// The id of a commit's tree: what a note describes.
+    pub fn tree_of(&self, commit: &str) -> Result<String, Error> {
+        let err = |source| Error::Tree { commit: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        let commit = self.inner.find_commit(oid).map_err(err)?;
+        Ok(commit.tree_id().to_string())
+    }
+
     pub fn files_at(&self, commit: &str) -> Result<Vec<TreeFile>, Error> {
         let err = |source| Error::Tree { commit: commit.to_string(), source };
         let oid = Oid::from_str(commit).map_err(err)?;

@@ -29,6 +29,10 @@ pub struct Snapshot {
     pub extractor_version: String,
     /// Hash of the configuration in force (`.git-lineage.toml` as committed, and flags).
     pub config_hash: String,
+    /// The tree the snapshot describes (empty for the index and the work tree). A note that
+    /// git copied to a rebased commit describes the old tree, and is made again.
+    #[serde(default)]
+    pub tree: String,
     /// Every dataset read or written, sorted.
     pub datasets: Vec<String>,
     /// Every analyzed file's lineage, sorted by path.
@@ -52,10 +56,11 @@ impl Snapshot {
     /// changed line) and the note stays half the size of indented JSON.
     pub fn to_note(&self) -> String {
         let mut text = format!(
-            "{{\"schema_version\":{},\"extractor_version\":{},\"config_hash\":{},\n\"datasets\":{},\n\"files\":[",
+            "{{\"schema_version\":{},\"extractor_version\":{},\"config_hash\":{},\"tree\":{},\n\"datasets\":{},\n\"files\":[",
             self.schema_version,
             json(&self.extractor_version),
             json(&self.config_hash),
+            json(&self.tree),
             json(&self.datasets),
         );
         for (n, file) in self.files.iter().enumerate() {
@@ -85,6 +90,8 @@ pub struct NoteHeader {
     pub extractor_version: String,
     #[serde(default)]
     pub config_hash: String,
+    #[serde(default)]
+    pub tree: String,
 }
 
 impl NoteHeader {
@@ -92,11 +99,12 @@ impl NoteHeader {
         serde_json::from_str(text).map_err(|e| NoteError::Corrupt(e.to_string()))
     }
 
-    /// Whether the note was made by this git-lineage with this configuration.
-    pub fn is_current(&self, config_hash: &str) -> bool {
+    /// Whether the note was made by this git-lineage with this configuration, of this tree.
+    pub fn is_current(&self, config_hash: &str, tree: &str) -> bool {
         self.schema_version == u64::from(SCHEMA_VERSION)
             && self.extractor_version == env!("CARGO_PKG_VERSION")
             && self.config_hash == config_hash
+            && self.tree == tree
     }
 }
 
@@ -130,6 +138,8 @@ pub struct Source {
     pub files: Vec<SourceFile>,
     pub config: Config,
     pub config_hash: String,
+    /// The commit's tree; empty for the index and the work tree.
+    pub tree: String,
 }
 
 /// One file of a source. A tree's blobs are read only when the cache does not have the file:
@@ -195,7 +205,7 @@ fn tree_source(
         .filter(|f| analyzed(&f.path))
         .map(|f| SourceFile { path: f.path, blob: f.blob, bytes: None })
         .collect();
-    Ok(Source { files, config, config_hash })
+    Ok(Source { files, config, config_hash, tree: String::new() })
 }
 
 /// Whether a commit has a note made by this git-lineage with the configuration as committed:
@@ -204,7 +214,7 @@ pub fn has_current_note(repo: &Repo, commit: &str) -> Result<bool, SnapshotError
     let Some(text) = repo.read_note(commit)? else { return Ok(false) };
     let Ok(header) = NoteHeader::of(&text) else { return Ok(false) };
     let (_, config_hash) = config_at(repo, commit, Overrides::default())?;
-    Ok(header.is_current(&config_hash))
+    Ok(header.is_current(&config_hash, &repo.tree_of(commit)?))
 }
 
 /// A commit's files as committed.
@@ -213,7 +223,8 @@ pub fn commit_source(
     commit: &str,
     overrides: Overrides,
 ) -> Result<Source, SnapshotError> {
-    tree_source(repo, repo.files_at(commit)?, overrides)
+    let source = tree_source(repo, repo.files_at(commit)?, overrides)?;
+    Ok(Source { tree: repo.tree_of(commit)?, ..source })
 }
 
 /// The staged files.
@@ -252,7 +263,7 @@ pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, Snap
     let hash_input = format!("{config_text:?}\n{overrides:?}");
     let config = Config::from_tree(config_text.as_deref(), overrides, &paths, &read)?;
     files.retain(|f| analyzed(&f.path));
-    Ok(Source { files, config, config_hash: hash(hash_input.as_bytes()) })
+    Ok(Source { files, config, config_hash: hash(hash_input.as_bytes()), tree: String::new() })
 }
 
 /// Builds snapshots through the fragment cache.
@@ -294,7 +305,7 @@ impl<'r> Builder<'r> {
     pub fn of_commit(&self, commit: &str, overrides: Overrides) -> Result<Snapshot, SnapshotError> {
         let source = commit_source(self.repo, commit, overrides)?;
         if let Some(text) = self.repo.read_note(commit)?
-            && NoteHeader::of(&text).is_ok_and(|h| h.is_current(&source.config_hash))
+            && NoteHeader::of(&text).is_ok_and(|h| h.is_current(&source.config_hash, &source.tree))
             && let Ok(existing) = Snapshot::from_note(&text)
         {
             return Ok(existing);
@@ -304,7 +315,7 @@ impl<'r> Builder<'r> {
 
     /// The snapshot of a source.
     pub fn build(&self, source: Source) -> Result<(Snapshot, Stats), SnapshotError> {
-        let Source { mut files, config, config_hash } = source;
+        let Source { mut files, config, config_hash, tree } = source;
         let mut bytes: Vec<Option<Vec<u8>>> = files.iter_mut().map(|f| f.bytes.take()).collect();
         // The catalog's fingerprint is computed once, not per file: a large project's
         // catalog is large.
@@ -346,6 +357,7 @@ impl<'r> Builder<'r> {
             schema_version: SCHEMA_VERSION,
             extractor_version: env!("CARGO_PKG_VERSION").to_string(),
             config_hash,
+            tree,
             datasets: datasets.into_iter().collect(),
             files: fragments,
         };
@@ -434,6 +446,7 @@ mod tests {
             schema_version: SCHEMA_VERSION,
             extractor_version: "x".into(),
             config_hash: "h".into(),
+            tree: "t".into(),
             datasets: vec!["a".into()],
             files: vec![],
         };
