@@ -294,3 +294,43 @@ fn concurrent_snapshots_of_one_commit_leave_one_good_note() {
     assert_eq!(shown.json()["files"].as_array().unwrap().len(), 40);
     assert!(repo.lineage(&["snapshot"]).stdout.contains("up to date"));
 }
+
+#[test]
+fn backfill_packs_notes_as_deltas_against_the_note_before() {
+    let mut repo = TestRepo::new();
+    let models: Vec<String> =
+        (0..40).map(|n| format!("INSERT INTO mart.m{n} SELECT a, b FROM raw.t{n};")).collect();
+    let models = models.join("\n");
+    repo.commit(&[("models.sql", &models)], "many models");
+    for n in 0..6 {
+        let changed = models.replace(&format!("raw.t{n};"), &format!("raw.changed{n};"));
+        repo.commit(&[("models.sql", &changed)], &format!("change {n}"));
+    }
+    assert_eq!(repo.lineage(&["backfill"]).code, 0);
+    // Written as fanout folders, readable by git itself, and intact.
+    let tree = repo.git(&["ls-tree", "refs/notes/lineage"]);
+    assert!(tree.lines().all(|l| l.contains(" tree ")), "{tree}");
+    let out = repo.git_output(&["fsck", "--no-dangling"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(repo.git(&["notes", "--ref", "lineage", "show", "HEAD"]).contains("raw.changed5"));
+
+    // The notes are in a pack, each a delta against the note before it (git's own reading of
+    // the pack: `verify-pack -v` lists a delta with its depth and base).
+    let packs = std::fs::read_dir(repo.path().join(".git/objects/pack")).unwrap();
+    let mut deltas = 0;
+    for pack in packs.filter_map(Result::ok) {
+        let path = pack.path();
+        if path.extension().is_some_and(|e| e == "idx") {
+            let listed = repo.git(&["verify-pack", "-v", path.to_str().unwrap()]);
+            deltas += listed
+                .lines()
+                .filter(|l| {
+                    l.split_whitespace().nth(1) == Some("blob") && l.split_whitespace().count() == 7
+                })
+                .count();
+        }
+    }
+    let listed = deltas;
+    // Seven notes: the first whole, the six after it deltas.
+    assert_eq!(listed, 6);
+}

@@ -67,7 +67,7 @@ pub fn run_hook(args: &HookArgs) -> ExitStatus {
 fn snapshot_commit(repo: &Repo, commit: &str) -> anyhow::Result<()> {
     let builder = snapshot::Builder::new(repo, workers::default_jobs());
     let (snapshot, _) = builder.commit(commit, Overrides::default())?;
-    repo.write_note(commit, &snapshot.to_note())?;
+    snapshot::store_note(repo, commit, &snapshot)?;
     // The hook ends here: the kernel takes the memory back faster than freeing thousands of
     // fragments one by one would.
     std::mem::forget(snapshot);

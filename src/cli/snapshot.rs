@@ -11,6 +11,7 @@ use super::ExitStatus;
 use super::progress::Progress;
 use crate::config::Overrides;
 use crate::report;
+use crate::store::pack::Chain;
 use crate::store::repo::Repo;
 use crate::store::snapshot::{self, Snapshot};
 use crate::workers;
@@ -40,7 +41,7 @@ pub fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitStatus> {
     let (snapshot, stats) = snapshot::Builder::new(&repo, jobs)
         .commit(&commit, Overrides::default())
         .with_context(|| format!("snapshotting {}", args.rev))?;
-    repo.write_note(&commit, &snapshot.to_note())?;
+    snapshot::store_note(&repo, &commit, &snapshot)?;
     let transformations: usize = snapshot.files.iter().map(|f| f.transformations.len()).sum();
     println!(
         "{short}: {} files, {transformations} transformations, {} datasets ({} parsed, {} from cache)",
@@ -277,9 +278,20 @@ pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
         let (notes, to_write) = std::sync::mpsc::sync_channel::<(String, Snapshot)>(2);
         let writer = scope.spawn(move || -> anyhow::Result<()> {
             let repo = Repo::discover(&git_dir)?;
+            // The notes are also packed as deltas against each other, in history order:
+            // that is what keeps them small after `git gc` (see store/pack.rs).
+            let mut chain = Chain::default();
             for (commit, snapshot) in to_write {
-                repo.write_note(&commit, &snapshot.to_note())?;
+                let text = snapshot.to_note();
+                if let Some(id) = repo.write_note(&commit, &text)? {
+                    chain.push(id, text.into_bytes());
+                }
+                if chain.len() >= crate::store::pack::MAX_CHAIN {
+                    repo.write_pack(&chain)?;
+                    chain = Chain::default();
+                }
             }
+            repo.write_pack(&chain)?;
             Ok(())
         });
         for (done, commit) in todo.iter().enumerate() {

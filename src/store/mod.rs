@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod hooks;
+pub mod pack;
 pub mod repo;
 pub mod snapshot;
 
@@ -27,6 +28,8 @@ pub enum Error {
     ReadNote { commit: String, source: git2::Error },
     #[error("writing the lineage note of {commit}")]
     WriteNote { commit: String, source: git2::Error },
+    #[error("packing lineage notes")]
+    PackNotes { source: git2::Error },
     #[error("setting {name} in the repository's configuration")]
     Config { name: String, source: git2::Error },
     #[error("the fragment cache at {path}")]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, TreeWalkMode, TreeWalkResult};
 
 use super::Error;
+use super::pack::Chain;
 
 /// The notes ref that holds lineage snapshots.
 pub const NOTES_REF: &str = "refs/notes/lineage";
@@ -184,9 +185,16 @@ impl Repo {
     }
 
     /// Attach (or replace) the lineage note of a commit.
-    pub fn write_note(&self, commit: &str, text: &str) -> Result<(), Error> {
+    ///
+    /// Notes are kept under two-hex-digit folders (`ab/cdef…`), as git lays out a notes tree
+    /// that has many notes: each notes commit then rewrites a folder of a few entries and a
+    /// root of at most 256, instead of one tree listing every note.
+    ///
+    /// Returns the note's blob id, raw, for [`Chain::push`].
+    pub fn write_note(&self, commit: &str, text: &str) -> Result<Option<[u8; 20]>, Error> {
         let err = |source| Error::WriteNote { commit: commit.to_string(), source };
-        let oid = Oid::from_str(commit).map_err(err)?;
+        let target = Oid::from_str(commit).map_err(err)?;
+        let blob = self.inner.blob(text.as_bytes()).map_err(err)?;
         // A repository without user.name still gets notes: they are the tool's, not a person's.
         let signature = self
             .inner
@@ -197,8 +205,8 @@ impl Repo {
         // (or hold its lock) between our read and our update. Try again on a fresh read.
         let mut attempt = 0;
         loop {
-            match self.inner.note(&signature, &signature, Some(NOTES_REF), oid, text, true) {
-                Ok(_) => return Ok(()),
+            match self.commit_note(target, blob, &signature) {
+                Ok(()) => return Ok(raw_id(blob)),
                 Err(e)
                     if attempt < NOTE_RETRIES
                         && matches!(
@@ -213,6 +221,86 @@ impl Repo {
             }
         }
     }
+
+    /// One notes commit: the notes tree with `blob` as the note of `target`, the ref moved
+    /// only if nobody moved it since it was read.
+    fn commit_note(
+        &self,
+        target: Oid,
+        blob: Oid,
+        signature: &Signature,
+    ) -> Result<(), git2::Error> {
+        let parent = match self.inner.find_reference(NOTES_REF) {
+            Ok(reference) => Some(reference.peel_to_commit()?),
+            Err(e) if e.code() == ErrorCode::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let root = parent.as_ref().map(git2::Commit::tree).transpose()?;
+        let hex = target.to_string();
+        let (folder, name) = hex.split_at(2);
+        let mut top = self.inner.treebuilder(root.as_ref())?;
+        // A note written flat (by git with few notes, or by libgit2) gives way to this one.
+        if top.get(&hex)?.is_some() {
+            top.remove(&hex)?;
+        }
+        let existing = match top.get(folder)? {
+            Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                Some(self.inner.find_tree(entry.id())?)
+            }
+            _ => None,
+        };
+        let mut sub = self.inner.treebuilder(existing.as_ref())?;
+        sub.insert(name, blob, 0o100_644)?;
+        top.insert(folder, sub.write()?, 0o040_000)?;
+        let tree = self.inner.find_tree(top.write()?)?;
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let message = "Notes added by 'git lineage'\n";
+        let id = self.inner.commit(None, signature, signature, message, &tree, &parents)?;
+        match &parent {
+            Some(p) => self.inner.reference_matching(NOTES_REF, id, true, p.id(), "git lineage")?,
+            None => self.inner.reference(NOTES_REF, id, false, "git lineage")?,
+        };
+        Ok(())
+    }
+
+    /// Store the notes of these commits (oldest first) again, in a pack where each note is a
+    /// delta against the one before it (see `pack.rs`). The loose copies stay until git
+    /// prunes them; what `git gc` keeps is the deltas. Commits without a note are skipped.
+    pub fn pack_notes(&self, commits: &[String]) -> Result<usize, Error> {
+        let mut chain = Chain::default();
+        for commit in commits {
+            let Ok(oid) = Oid::from_str(commit) else { continue };
+            let note = match self.inner.find_note(Some(NOTES_REF), oid) {
+                Ok(note) => note,
+                Err(e) if e.code() == ErrorCode::NotFound => continue,
+                Err(e) => return Err(Error::PackNotes { source: e }),
+            };
+            if let Some(id) = raw_id(note.id()) {
+                chain.push(id, note.message_bytes().to_vec());
+            }
+        }
+        self.write_pack(&chain)?;
+        Ok(chain.len())
+    }
+
+    /// Write a chain of notes as a pack into the object database.
+    pub fn write_pack(&self, chain: &Chain) -> Result<(), Error> {
+        if chain.is_empty() {
+            return Ok(());
+        }
+        let err = |source| Error::PackNotes { source };
+        let odb = self.inner.odb().map_err(err)?;
+        let mut writer = odb.packwriter().map_err(err)?;
+        std::io::Write::write_all(&mut writer, &chain.pack())
+            .map_err(|e| err(git2::Error::from_str(&e.to_string())))?;
+        writer.commit().map_err(err)?;
+        Ok(())
+    }
+}
+
+/// The raw 20 bytes of a SHA-1 object id (none for other hashes: such notes are not packed).
+fn raw_id(oid: Oid) -> Option<[u8; 20]> {
+    oid.as_bytes().try_into().ok()
 }
 
 /// The id git gives a blob of these bytes.

@@ -217,6 +217,31 @@ pub fn has_current_note(repo: &Repo, commit: &str) -> Result<bool, SnapshotError
     Ok(header.is_current(&config_hash, &repo.tree_of(commit)?))
 }
 
+/// Notes written one at a time (by `snapshot` and the hooks) are packed as deltas against
+/// each other once this many have been written (see `pack.rs`).
+const PACK_EVERY: usize = 50;
+
+/// Store a snapshot as the note of a commit. The commit is listed in
+/// `.git/lineage/unpacked-notes`; every [`PACK_EVERY`] notes, those listed are packed.
+pub fn store_note(repo: &Repo, commit: &str, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+    repo.write_note(commit, &snapshot.to_note())?;
+    let journal = repo.git_dir().join("lineage").join("unpacked-notes");
+    let err = |source| Error::Cache { path: journal.clone(), source };
+    if let Some(dir) = journal.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut file =
+        std::fs::OpenOptions::new().create(true).append(true).open(&journal).map_err(err)?;
+    std::io::Write::write_all(&mut file, format!("{commit}\n").as_bytes()).map_err(err)?;
+    let listed = std::fs::read_to_string(&journal).map_err(err)?;
+    let commits: Vec<String> = listed.lines().map(str::to_string).collect();
+    if commits.len() >= PACK_EVERY {
+        repo.pack_notes(&commits)?;
+        std::fs::remove_file(&journal).map_err(err)?;
+    }
+    Ok(())
+}
+
 /// A commit's files as committed.
 pub fn commit_source(
     repo: &Repo,
