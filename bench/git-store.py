@@ -19,7 +19,7 @@ ROOT = os.getcwd()
 BIN = os.path.join(ROOT, "target", "release")
 MODELS = int(os.environ.get("MODELS", "2000"))
 COMMITS = int(os.environ.get("COMMITS", "1000"))
-HOOK_RUNS = int(os.environ.get("HOOK_RUNS", "21"))
+HOOK_RUNS = int(os.environ.get("HOOK_RUNS", "101"))
 DIFF_RUNS = int(os.environ.get("DIFF_RUNS", "11"))
 SCRATCH_SAMPLES = int(os.environ.get("SCRATCH_SAMPLES", "5"))
 WORK = os.path.join(ROOT, "bench", "out", "git-store")
@@ -61,6 +61,13 @@ def forget():
     """No notes, no fragment cache: what a first run sees."""
     subprocess.run(["git", "update-ref", "-d", "refs/notes/lineage"], cwd=REPO, env=ENV)
     shutil.rmtree(os.path.join(REPO, ".git", "lineage"), ignore_errors=True)
+
+
+def notes_size():
+    """Bytes on disk of everything refs/notes/lineage holds: notes, trees, notes commits."""
+    objects = run("git", "rev-list", "--objects", "--no-object-names", "refs/notes/lineage")
+    disk = run("git", "cat-file", "--batch-check=%(objectsize:disk)", stdin=objects.encode())
+    return sum(int(n) for n in disk.split())
 
 
 def scratch_extract(commit):
@@ -107,9 +114,7 @@ def main():
 
     # The size of the notes after gc, per commit, before the hook runs add their own.
     run("git", "gc", "-q")
-    sizes = run("git", "rev-list", "--objects", "--no-object-names", "refs/notes/lineage")
-    disk = run("git", "cat-file", "--batch-check=%(objectsize:disk)", stdin=sizes.encode())
-    per_commit = sum(int(n) for n in disk.split()) / len(commits)
+    per_commit = notes_size() / len(commits)
     note = len(run("git", "notes", "--ref", "lineage", "show", "main").encode())
     print(f"notes: {per_commit / 1024:.2f} KB a commit after gc; one note is "
           f"{note / 1024:.0f} KB ({note / per_commit:.0f}x)", flush=True)
@@ -129,6 +134,10 @@ def main():
         head = run("git", "rev-parse", "HEAD").strip()
         run("git", "notes", "--ref", "lineage", "show", head)
     hook_p50 = statistics.median(hook_times)
+    # What the notes the hook wrote add, after another gc (they are packed 50 at a time).
+    run("git", "gc", "-q")
+    hook_note = (notes_size() - per_commit * len(commits)) / HOOK_RUNS
+    print(f"notes written by the hook: {hook_note / 1024:.2f} KB a commit after gc", flush=True)
     head = run("git", "rev-parse", "HEAD").strip()
     hook_scratch = scratch_extract(head)
     print(f"post-commit: p50 {hook_p50 * 1000:.0f} ms over {HOOK_RUNS} one-model commits; "

@@ -306,6 +306,9 @@ fn backfill_packs_notes_as_deltas_against_the_note_before() {
         let changed = models.replace(&format!("raw.t{n};"), &format!("raw.changed{n};"));
         repo.commit(&[("models.sql", &changed)], &format!("change {n}"));
     }
+    // Two runs: the second goes on from the first one's chain of deltas (its first note is a
+    // delta against a note of the first pack).
+    assert_eq!(repo.lineage(&["backfill", "HEAD~3"]).code, 0);
     assert_eq!(repo.lineage(&["backfill"]).code, 0);
     // Written as fanout folders, readable by git itself, and intact.
     let tree = repo.git(&["ls-tree", "refs/notes/lineage"]);

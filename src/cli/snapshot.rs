@@ -11,7 +11,6 @@ use super::ExitStatus;
 use super::progress::Progress;
 use crate::config::Overrides;
 use crate::report;
-use crate::store::pack::Chain;
 use crate::store::repo::Repo;
 use crate::store::snapshot::{self, Snapshot};
 use crate::workers;
@@ -253,6 +252,9 @@ pub struct BackfillArgs {
     jobs: Option<usize>,
 }
 
+/// Notes a backfill packs at once.
+const PACK_BATCH: usize = 500;
+
 /// Snapshot every commit of a range that has no current note, oldest first. Resumable by
 /// construction: what was done has its note. Unchanged files come from the cache, so each
 /// commit costs only what it changed. Notes are written on a thread of their own while the
@@ -280,18 +282,18 @@ pub fn run_backfill(args: &BackfillArgs) -> anyhow::Result<ExitStatus> {
             let repo = Repo::discover(&git_dir)?;
             // The notes are also packed as deltas against each other, in history order:
             // that is what keeps them small after `git gc` (see store/pack.rs).
-            let mut chain = Chain::default();
+            let mut chain = snapshot::open_chain(&repo);
             for (commit, snapshot) in to_write {
                 let text = snapshot.to_note();
                 if let Some(id) = repo.write_note(&commit, &text)? {
                     chain.push(id, text.into_bytes());
                 }
-                if chain.len() >= crate::store::pack::MAX_CHAIN {
-                    repo.write_pack(&chain)?;
-                    chain = Chain::default();
+                // A pack every so often: an interrupted backfill leaves few notes unpacked.
+                if chain.len() >= PACK_BATCH {
+                    snapshot::close_chain(&repo, &mut chain)?;
                 }
             }
-            repo.write_pack(&chain)?;
+            snapshot::close_chain(&repo, &mut chain)?;
             Ok(())
         });
         for (done, commit) in todo.iter().enumerate() {

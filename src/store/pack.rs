@@ -47,12 +47,81 @@ pub struct Chain {
     seen: std::collections::HashSet<[u8; 20]>,
 }
 
+/// Where a chain stands, to continue it in a later pack: how many notes it has, and the
+/// blob ids of the notes its next deltas are made against (hex, one a level).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainState {
+    pub count: usize,
+    pub heads: [Option<String>; 3],
+}
+
+impl ChainState {
+    /// `count`, then one head a line (`-` for none).
+    pub fn to_text(&self) -> String {
+        let mut text = format!("{}\n", self.count);
+        for head in &self.heads {
+            text.push_str(head.as_deref().unwrap_or("-"));
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The state written by [`ChainState::to_text`]; anything else is a fresh chain.
+    pub fn from_text(text: &str) -> ChainState {
+        let mut lines = text.lines();
+        let Some(Ok(count)) = lines.next().map(str::parse) else { return ChainState::default() };
+        let mut heads: [Option<String>; 3] = Default::default();
+        for head in &mut heads {
+            match lines.next() {
+                Some("-") => {}
+                Some(id) if id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    *head = Some(id.to_string());
+                }
+                _ => return ChainState::default(),
+            }
+        }
+        ChainState { count, heads }
+    }
+}
+
 impl Chain {
+    /// A chain that goes on from an earlier one, given its state and the bytes of its heads.
+    /// Its first deltas are against notes of an earlier pack (a thin pack, which the
+    /// indexer completes). A full chain starts again.
+    pub fn resume(count: usize, heads: [Option<([u8; 20], Vec<u8>)>; 3]) -> Chain {
+        if heads.iter().any(Option::is_none) {
+            return Chain::default();
+        }
+        Chain { count, heads, ..Chain::default() }
+    }
+
+    /// Where the chain stands.
+    pub fn state(&self) -> ChainState {
+        let hex = |head: &Option<([u8; 20], Vec<u8>)>| {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            head.as_ref().map(|(id, _)| {
+                id.iter()
+                    .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+                    .map(char::from)
+                    .collect()
+            })
+        };
+        ChainState {
+            count: self.count,
+            heads: [hex(&self.heads[0]), hex(&self.heads[1]), hex(&self.heads[2])],
+        }
+    }
+
     /// The next note: its blob id and bytes. A note met before (two commits with the same
     /// lineage) is stored once.
     pub fn push(&mut self, id: [u8; 20], bytes: Vec<u8>) {
         if !self.seen.insert(id) {
             return;
+        }
+        if self.count >= MAX_CHAIN {
+            // Deep enough: a new tree of deltas starts with a whole note.
+            self.count = 0;
+            self.heads = Default::default();
         }
         let level = LEVELS.iter().filter(|&&every| self.count.is_multiple_of(every)).count();
         self.entries.push(match &self.heads[level] {
@@ -76,9 +145,12 @@ impl Chain {
         self.entries.is_empty()
     }
 
-    /// The pack of the notes pushed.
-    pub fn pack(&self) -> Vec<u8> {
-        pack(&self.entries)
+    /// The pack of the notes pushed since the last one; the chain goes on from them.
+    pub fn take_pack(&mut self) -> Vec<u8> {
+        let bytes = pack(&self.entries);
+        self.entries.clear();
+        self.seen.clear();
+        bytes
     }
 }
 
@@ -337,6 +409,40 @@ mod tests {
         // One changed line costs about what changed in it, not the file.
         let changed = delta(base.as_bytes(), cases[1].as_bytes());
         assert!(changed.len() < 64, "{} bytes", changed.len());
+    }
+
+    #[test]
+    fn chain_bases_stay_under_gits_depth_and_a_chain_resumes() {
+        let mut chain = Chain::default();
+        let mut depth = std::collections::HashMap::<[u8; 20], usize>::new();
+        let id = |n: usize| {
+            let mut id = [0u8; 20];
+            id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            id
+        };
+        for n in 0..MAX_CHAIN {
+            chain.push(id(n), format!("note {n}\n").into_bytes());
+            let d = match chain.entries.last() {
+                Some(Entry::Delta { base, .. }) => depth[base] + 1,
+                _ => 0,
+            };
+            depth.insert(id(n), d);
+        }
+        assert!(depth.values().all(|&d| d < 50), "{:?}", depth.values().max());
+        assert_eq!(chain.entries.iter().filter(|e| matches!(e, Entry::Blob(_))).count(), 1);
+
+        let state = chain.state();
+        assert_eq!(ChainState::from_text(&state.to_text()), state);
+        assert_eq!(ChainState::from_text("garbage"), ChainState::default());
+        // A full chain starts again with a whole note.
+        let mut full = Chain::resume(state.count, chain.heads.clone());
+        full.push(id(MAX_CHAIN), b"again\n".to_vec());
+        assert!(matches!(full.entries[0], Entry::Blob(_)));
+        let mut short = Chain::default();
+        short.push(id(0), b"a\n".to_vec());
+        let mut resumed = Chain::resume(short.count, short.heads.clone());
+        resumed.push(id(1), b"b\n".to_vec());
+        assert!(matches!(resumed.entries[0], Entry::Delta { base, .. } if base == id(0)));
     }
 
     #[test]

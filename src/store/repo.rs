@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorCode, ObjectType, Oid, Repository, Signature, TreeWalkMode, TreeWalkResult};
 
 use super::Error;
-use super::pack::Chain;
+use super::pack::{Chain, ChainState};
 
 /// The notes ref that holds lineage snapshots.
 pub const NOTES_REF: &str = "refs/notes/lineage";
@@ -263,11 +263,21 @@ impl Repo {
         Ok(())
     }
 
-    /// Store the notes of these commits (oldest first) again, in a pack where each note is a
-    /// delta against the one before it (see `pack.rs`). The loose copies stay until git
-    /// prunes them; what `git gc` keeps is the deltas. Commits without a note are skipped.
-    pub fn pack_notes(&self, commits: &[String]) -> Result<usize, Error> {
-        let mut chain = Chain::default();
+    /// A chain of note deltas that goes on from an earlier one (see [`ChainState`]); a fresh
+    /// chain when a head note is gone.
+    pub fn resume_chain(&self, state: &ChainState) -> Chain {
+        let mut heads: [Option<([u8; 20], Vec<u8>)>; 3] = Default::default();
+        for (head, id) in heads.iter_mut().zip(&state.heads) {
+            let blob = id.as_deref().and_then(|id| Oid::from_str(id).ok());
+            let found = blob.and_then(|oid| self.inner.find_blob(oid).ok());
+            *head = found.and_then(|b| Some((raw_id(b.id())?, b.content().to_vec())));
+        }
+        Chain::resume(state.count, heads)
+    }
+
+    /// Add the notes of these commits (oldest first) to a chain; commits without a note are
+    /// skipped.
+    pub fn chain_notes(&self, commits: &[String], chain: &mut Chain) -> Result<(), Error> {
         for commit in commits {
             let Ok(oid) = Oid::from_str(commit) else { continue };
             let note = match self.inner.find_note(Some(NOTES_REF), oid) {
@@ -279,19 +289,19 @@ impl Repo {
                 chain.push(id, note.message_bytes().to_vec());
             }
         }
-        self.write_pack(&chain)?;
-        Ok(chain.len())
+        Ok(())
     }
 
-    /// Write a chain of notes as a pack into the object database.
-    pub fn write_pack(&self, chain: &Chain) -> Result<(), Error> {
+    /// Write the notes a chain holds as a pack into the object database (see `pack.rs`).
+    /// The loose copies stay until git prunes them; what `git gc` keeps is the deltas.
+    pub fn write_pack(&self, chain: &mut Chain) -> Result<(), Error> {
         if chain.is_empty() {
             return Ok(());
         }
         let err = |source| Error::PackNotes { source };
         let odb = self.inner.odb().map_err(err)?;
         let mut writer = odb.packwriter().map_err(err)?;
-        std::io::Write::write_all(&mut writer, &chain.pack())
+        std::io::Write::write_all(&mut writer, &chain.take_pack())
             .map_err(|e| err(git2::Error::from_str(&e.to_string())))?;
         writer.commit().map_err(err)?;
         Ok(())

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use super::cache::Cache;
+use super::pack::{Chain, ChainState};
 use super::repo::{Repo, TreeFile, hash};
 use crate::config::{self, Config, Overrides};
 use crate::extract::{Catalog, Fragment, Settings, extract};
@@ -218,7 +219,7 @@ pub fn has_current_note(repo: &Repo, commit: &str) -> Result<bool, SnapshotError
 }
 
 /// Notes written one at a time (by `snapshot` and the hooks) are packed as deltas against
-/// each other once this many have been written (see `pack.rs`).
+/// earlier notes once this many have been written (see `pack.rs`).
 const PACK_EVERY: usize = 50;
 
 /// Store a snapshot as the note of a commit. The commit is listed in
@@ -236,9 +237,35 @@ pub fn store_note(repo: &Repo, commit: &str, snapshot: &Snapshot) -> Result<(), 
     let listed = std::fs::read_to_string(&journal).map_err(err)?;
     let commits: Vec<String> = listed.lines().map(str::to_string).collect();
     if commits.len() >= PACK_EVERY {
-        repo.pack_notes(&commits)?;
+        let mut chain = open_chain(repo);
+        repo.chain_notes(&commits, &mut chain)?;
+        close_chain(repo, &mut chain)?;
         std::fs::remove_file(&journal).map_err(err)?;
     }
+    Ok(())
+}
+
+/// Where the chain of note deltas stands between packs: `.git/lineage/note-chain`.
+fn chain_state_path(repo: &Repo) -> std::path::PathBuf {
+    repo.git_dir().join("lineage").join("note-chain")
+}
+
+/// The chain of note deltas, going on from the last pack written, so that the first note of
+/// a pack is a delta too and not a whole note.
+pub fn open_chain(repo: &Repo) -> Chain {
+    let state = std::fs::read_to_string(chain_state_path(repo)).unwrap_or_default();
+    repo.resume_chain(&ChainState::from_text(&state))
+}
+
+/// Pack the notes a chain holds and remember where it stands.
+pub fn close_chain(repo: &Repo, chain: &mut Chain) -> Result<(), SnapshotError> {
+    repo.write_pack(chain)?;
+    let path = chain_state_path(repo);
+    let err = |source| Error::Cache { path: path.clone(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    std::fs::write(&path, chain.state().to_text()).map_err(err)?;
     Ok(())
 }
 
