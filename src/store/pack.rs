@@ -31,7 +31,7 @@ pub enum Entry {
 /// notes would be cut every 50 notes into a whole note (about 150 KB for a 2,000-model
 /// project), this tree stays under 50 deep for [`MAX_CHAIN`] notes at the cost of one longer
 /// delta every 16 and every 256 notes.
-const LEVELS: [usize; 2] = [16, 256];
+pub const LEVELS: [usize; 2] = [16, 256];
 
 /// The most notes one chain holds: depth 15 + 15 + 4096 / 256 = 46.
 pub const MAX_CHAIN: usize = 4096;

@@ -223,7 +223,7 @@ pub fn has_current_note(repo: &Repo, commit: &str) -> Result<bool, SnapshotError
 const PACK_EVERY: usize = 50;
 
 /// Store a snapshot as the note of a commit. The commit is listed in
-/// `.git/lineage/unpacked-notes`; every [`PACK_EVERY`] notes, those listed are packed.
+/// `.git/lineage/unpacked-notes`; every `PACK_EVERY` (50) notes, those listed are packed.
 pub fn store_note(repo: &Repo, commit: &str, snapshot: &Snapshot) -> Result<(), SnapshotError> {
     repo.write_note(commit, &snapshot.to_note())?;
     let journal = repo.git_dir().join("lineage").join("unpacked-notes");
