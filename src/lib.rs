@@ -8,6 +8,7 @@
 //! accuracy against third-party cases.
 
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod corpus;
 pub mod diagnostic;

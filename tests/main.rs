@@ -6,6 +6,7 @@ mod common;
 mod corpus;
 mod fixtures;
 mod hooks;
+mod runs;
 mod store;
 
 /// Every file under `tests/` must be reachable from this binary, or its tests never run.

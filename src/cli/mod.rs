@@ -4,6 +4,7 @@ mod debug;
 mod extract;
 mod hooks;
 mod progress;
+mod runs;
 mod snapshot;
 
 use std::process::ExitCode;
@@ -39,6 +40,12 @@ pub enum Command {
     Backfill(snapshot::BackfillArgs),
     /// Make lineage notes travel with pushes and fetches, and follow amend and rebase.
     Sync(snapshot::SyncArgs),
+    /// Run a command, pass its output and exit code through, and record what it cost (wall,
+    /// CPU, peak memory, I/O) on HEAD under `refs/notes/lineage-runs`.
+    Run(runs::RunArgs),
+    /// The recorded runs of a transformation (or all), with whether its lineage changed
+    /// between runs.
+    History(runs::HistoryArgs),
     /// Install the post-commit, pre-commit and post-rewrite hooks (existing hooks are kept and
     /// run first).
     Install(hooks::InstallArgs),
@@ -50,12 +57,14 @@ pub enum Command {
     Debug(debug::DebugCommand),
 }
 
-/// How a command ended: 0 clean, 1 findings (some input had errors), 2 the tool failed.
+/// How a command ended: 0 clean, 1 findings (some input had errors), 2 the tool failed; `run`
+/// passes its command's code through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Success,
     Failure,
     Error,
+    Code(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -64,6 +73,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::from(0),
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Error => ExitCode::from(2),
+            ExitStatus::Code(code) => ExitCode::from(code),
         }
     }
 }
@@ -78,6 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Backfill(a) => snapshot::run_backfill(&a),
         Command::Log(a) => snapshot::run_log(&a),
         Command::Sync(a) => snapshot::run_sync(&a),
+        Command::Run(a) => runs::run_run(&a),
+        Command::History(a) => runs::run_history(&a),
         Command::Install(a) => hooks::run_install(&a),
         Command::Hook(a) => Ok(hooks::run_hook(&a)),
         Command::Debug(d) => debug::run(d),

@@ -11,6 +11,9 @@ use super::pack::{Chain, ChainState};
 /// The notes ref that holds lineage snapshots.
 pub const NOTES_REF: &str = "refs/notes/lineage";
 
+/// The notes ref that holds run records (JSON lines, appended).
+pub const RUNS_REF: &str = "refs/notes/lineage-runs";
+
 /// How often a note write is tried again when another writer moved the notes ref.
 const NOTE_RETRIES: u32 = 50;
 
@@ -193,20 +196,84 @@ impl Repo {
     /// Returns the note's blob id, raw, for [`Chain::push`].
     pub fn write_note(&self, commit: &str, text: &str) -> Result<Option<[u8; 20]>, Error> {
         let err = |source| Error::WriteNote { commit: commit.to_string(), source };
-        let target = Oid::from_str(commit).map_err(err)?;
         let blob = self.inner.blob(text.as_bytes()).map_err(err)?;
+        self.update_note(NOTES_REF, commit, |_| Ok(blob)).map_err(err)?;
+        Ok(raw_id(blob))
+    }
+
+    /// Append a line to a commit's note under another notes ref (run records). Writers at
+    /// once all land: each append reads the note again when the ref moved under it.
+    pub fn append_note_line(&self, notes_ref: &str, commit: &str, line: &str) -> Result<(), Error> {
+        let err = |source| Error::WriteNote { commit: commit.to_string(), source };
+        self.update_note(notes_ref, commit, |existing| {
+            let mut text = existing.map(<[u8]>::to_vec).unwrap_or_default();
+            if !text.is_empty() && !text.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+            text.extend_from_slice(line.as_bytes());
+            text.push(b'\n');
+            self.inner.blob(&text)
+        })
+        .map_err(err)
+    }
+
+    /// Whether tracked files differ from HEAD, staged or not (untracked files do not count).
+    pub fn is_dirty(&self) -> Result<bool, Error> {
+        let err = |source| Error::Tree { commit: "the work tree".to_string(), source };
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(false).include_ignored(false);
+        let statuses = self.inner.statuses(Some(&mut options)).map_err(err)?;
+        Ok(!statuses.is_empty())
+    }
+
+    /// Every note under a notes ref: (annotated commit, note bytes), in no particular order.
+    pub fn all_notes(&self, notes_ref: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let err = |source| Error::ReadNote { commit: notes_ref.to_string(), source };
+        let notes = match self.inner.notes(Some(notes_ref)) {
+            Ok(notes) => notes,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(err(e)),
+        };
+        let mut out = Vec::new();
+        for note in notes {
+            let (blob, commit) = note.map_err(err)?;
+            let blob = self.inner.find_blob(blob).map_err(err)?;
+            out.push((commit.to_string(), blob.content().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The note of a commit under any notes ref, as bytes.
+    pub fn read_note_bytes(&self, notes_ref: &str, commit: &str) -> Result<Option<Vec<u8>>, Error> {
+        let err = |source| Error::ReadNote { commit: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        match self.inner.find_note(Some(notes_ref), oid) {
+            Ok(note) => Ok(Some(note.message_bytes().to_vec())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Replace the note of `commit` under `notes_ref` with the blob `make` gives from the
+    /// current note (if any). The notes ref moves with every note written: another writer
+    /// may have moved it (or hold its lock) between our read and our update; then the note is
+    /// read and made again.
+    fn update_note(
+        &self,
+        notes_ref: &str,
+        commit: &str,
+        make: impl Fn(Option<&[u8]>) -> Result<Oid, git2::Error>,
+    ) -> Result<(), git2::Error> {
+        let target = Oid::from_str(commit)?;
         // A repository without user.name still gets notes: they are the tool's, not a person's.
         let signature = self
             .inner
             .signature()
-            .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))
-            .map_err(err)?;
-        // The notes ref moves with every note written: another writer may have moved it
-        // (or hold its lock) between our read and our update. Try again on a fresh read.
+            .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))?;
         let mut attempt = 0;
         loop {
-            match self.commit_note(target, blob, &signature) {
-                Ok(()) => return Ok(raw_id(blob)),
+            match self.commit_note(notes_ref, target, &make, &signature) {
+                Ok(()) => return Ok(()),
                 Err(e)
                     if attempt < NOTE_RETRIES
                         && matches!(
@@ -217,20 +284,21 @@ impl Repo {
                     attempt += 1;
                     std::thread::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)));
                 }
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(e),
             }
         }
     }
 
-    /// One notes commit: the notes tree with `blob` as the note of `target`, the ref moved
-    /// only if nobody moved it since it was read.
+    /// One notes commit: the notes tree with the blob `make` gives as the note of `target`,
+    /// the ref moved only if nobody moved it since it was read.
     fn commit_note(
         &self,
+        notes_ref: &str,
         target: Oid,
-        blob: Oid,
+        make: &impl Fn(Option<&[u8]>) -> Result<Oid, git2::Error>,
         signature: &Signature,
     ) -> Result<(), git2::Error> {
-        let parent = match self.inner.find_reference(NOTES_REF) {
+        let parent = match self.inner.find_reference(notes_ref) {
             Ok(reference) => Some(reference.peel_to_commit()?),
             Err(e) if e.code() == ErrorCode::NotFound => None,
             Err(e) => return Err(e),
@@ -239,17 +307,23 @@ impl Repo {
         let hex = target.to_string();
         let (folder, name) = hex.split_at(2);
         let mut top = self.inner.treebuilder(root.as_ref())?;
-        // A note written flat (by git with few notes, or by libgit2) gives way to this one.
-        if top.get(&hex)?.is_some() {
-            top.remove(&hex)?;
-        }
-        let existing = match top.get(folder)? {
+        let subtree = match top.get(folder)? {
             Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
                 Some(self.inner.find_tree(entry.id())?)
             }
             _ => None,
         };
-        let mut sub = self.inner.treebuilder(existing.as_ref())?;
+        // The current note: in its folder, or flat (as git writes few notes, and libgit2 any).
+        let current = match subtree.as_ref().and_then(|t| t.get_name(name)) {
+            Some(entry) => Some(entry.id()),
+            None => top.get(&hex)?.map(|entry| entry.id()),
+        };
+        let current = current.map(|id| self.inner.find_blob(id)).transpose()?;
+        let blob = make(current.as_ref().map(git2::Blob::content))?;
+        if top.get(&hex)?.is_some() {
+            top.remove(&hex)?;
+        }
+        let mut sub = self.inner.treebuilder(subtree.as_ref())?;
         sub.insert(name, blob, 0o100_644)?;
         top.insert(folder, sub.write()?, 0o040_000)?;
         let tree = self.inner.find_tree(top.write()?)?;
@@ -257,8 +331,8 @@ impl Repo {
         let message = "Notes added by 'git lineage'\n";
         let id = self.inner.commit(None, signature, signature, message, &tree, &parents)?;
         match &parent {
-            Some(p) => self.inner.reference_matching(NOTES_REF, id, true, p.id(), "git lineage")?,
-            None => self.inner.reference(NOTES_REF, id, false, "git lineage")?,
+            Some(p) => self.inner.reference_matching(notes_ref, id, true, p.id(), "git lineage")?,
+            None => self.inner.reference(notes_ref, id, false, "git lineage")?,
         };
         Ok(())
     }

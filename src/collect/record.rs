@@ -1,0 +1,191 @@
+//! The run record: one JSON object a line in the note of the commit that ran
+//! (`refs/notes/lineage-runs`). The format is `docs/runs-format.md`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::measure::{Measured, Outcome};
+
+/// The version of the record format; records of a higher one are skipped, not misread.
+pub const RECORD_VERSION: u32 = 1;
+
+/// One run of a transformation (or of any command), measured or imported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    /// The transformation that ran (`path#line`), when known.
+    pub transformation: Option<String>,
+    /// The variant that ran (A/B tests), when named.
+    pub variant: Option<String>,
+    /// The commit whose code ran.
+    pub commit: String,
+    /// Whether the work tree had uncommitted changes to tracked files.
+    pub dirty: bool,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub wall_ms: f64,
+    pub user_ms: Option<f64>,
+    pub sys_ms: Option<f64>,
+    pub max_rss_bytes: Option<u64>,
+    pub read_bytes: Option<u64>,
+    pub write_bytes: Option<u64>,
+    pub rows_in: Option<u64>,
+    pub rows_out: Option<u64>,
+    /// `success`, `failed` (a non-zero exit) or `killed` (a signal).
+    pub status: String,
+    /// The exit code, or the signal that ended the run.
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Where the record comes from: `run`, `dbt`, `openlineage`, `csv`.
+    pub source: String,
+    pub host: String,
+    /// The program that ran (its file name only: arguments may hold secrets).
+    pub program: Option<String>,
+}
+
+/// What `git lineage run` knows besides the measurement.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    pub transformation: Option<String>,
+    pub variant: Option<String>,
+    pub commit: String,
+    pub dirty: bool,
+    pub rows_in: Option<u64>,
+    pub rows_out: Option<u64>,
+    pub host: String,
+    pub program: Option<String>,
+}
+
+impl RunRecord {
+    /// The record of a measured run.
+    pub fn measured(context: RunContext, m: &Measured) -> RunRecord {
+        let (status, exit_code, signal) = match m.outcome {
+            Outcome::Exited(0) => ("success", Some(0), None),
+            Outcome::Exited(code) => ("failed", Some(code), None),
+            Outcome::Signaled(signal) => ("killed", None, Some(signal)),
+        };
+        RunRecord {
+            schema_version: RECORD_VERSION,
+            transformation: context.transformation,
+            variant: context.variant,
+            commit: context.commit,
+            dirty: context.dirty,
+            started_at: rfc3339(m.started_at),
+            wall_ms: millis(m.wall),
+            user_ms: Some(millis(m.user)),
+            sys_ms: Some(millis(m.sys)),
+            max_rss_bytes: Some(m.max_rss_bytes),
+            read_bytes: Some(m.read_bytes),
+            write_bytes: Some(m.write_bytes),
+            rows_in: context.rows_in,
+            rows_out: context.rows_out,
+            status: status.to_string(),
+            exit_code,
+            signal,
+            source: "run".to_string(),
+            host: context.host,
+            program: context.program,
+        }
+    }
+
+    /// The JSON line (no newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The records of a note, in order. A line that is not a record of a known version is
+/// reported with its line number and skipped: one bad line costs only itself.
+pub fn parse_lines(text: &str) -> (Vec<RunRecord>, Vec<(usize, String)>) {
+    let (mut records, mut problems) = (Vec::new(), Vec::new());
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str::<RunRecord>(line) {
+            Ok(r) if r.schema_version <= RECORD_VERSION => records.push(r),
+            Ok(r) => problems.push((
+                n + 1,
+                format!("record format {} is newer than this git-lineage reads", r.schema_version),
+            )),
+            Err(e) => problems.push((n + 1, e.to_string())),
+        }
+    }
+    (records, problems)
+}
+
+/// Milliseconds, to the microsecond.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// RFC 3339 in UTC to the millisecond: `2026-11-24T13:05:09.123Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rest = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_957_509_123);
+        assert_eq!(rfc3339(t), "2026-11-29T13:05:09.123Z");
+        let leap = UNIX_EPOCH + Duration::from_hours(264_384);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn records_round_trip_and_bad_lines_are_reported() {
+        let m = Measured {
+            started_at: UNIX_EPOCH,
+            wall: Duration::from_micros(1500),
+            user: Duration::from_millis(1),
+            sys: Duration::ZERO,
+            max_rss_bytes: 4096,
+            read_bytes: 0,
+            write_bytes: 512,
+            outcome: Outcome::Signaled(15),
+        };
+        let context = RunContext { commit: "c".into(), host: "h".into(), ..RunContext::default() };
+        let record = RunRecord::measured(context, &m);
+        assert_eq!(
+            (record.status.as_str(), record.signal, record.wall_ms),
+            ("killed", Some(15), 1.5)
+        );
+        let text = format!(
+            "{}\nnot json\n{}\n",
+            record.to_line(),
+            record.to_line().replace("\"schema_version\":1", "\"schema_version\":9")
+        );
+        let (records, problems) = parse_lines(&text);
+        assert_eq!(records, vec![record]);
+        assert_eq!(problems.iter().map(|p| p.0).collect::<Vec<_>>(), [2, 3]);
+    }
+}
