@@ -1,5 +1,6 @@
 //! `git lineage run` and `git lineage history`: the execution history kept beside the lineage.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +12,8 @@ use super::ExitStatus;
 use crate::collect::measure;
 use crate::collect::record::{RunContext, RunRecord, parse_lines};
 use crate::config::Overrides;
+use crate::extract::{Fragment, Transformation};
+use crate::graph;
 use crate::store::repo::{RUNS_REF, Repo};
 use crate::store::snapshot;
 use crate::workers;
@@ -127,7 +130,7 @@ pub fn run_history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
         records.retain(|r| r.transformation.as_deref() == Some(t.as_str()));
     }
     records.sort_by(|a, b| (&a.started_at, &a.commit).cmp(&(&b.started_at, &b.commit)));
-    let runs = with_lineage_changes(&repo, records)?;
+    let runs = with_lineage_changes(&repo, records);
     let mut out = std::io::stdout().lock();
     match args.format {
         HistoryFormat::Json => {
@@ -145,46 +148,37 @@ pub fn run_history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Compare each run's transformation with its previous run's, on their commits' lineage.
-fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> anyhow::Result<Vec<HistoryRun>> {
+fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> Vec<HistoryRun> {
     let builder = snapshot::Builder::new(repo, workers::default_jobs()).remembering();
-    // (commit, file) -> that file's lineage at that commit.
-    let mut lineage: std::collections::HashMap<(String, String), Option<crate::extract::Fragment>> =
-        std::collections::HashMap::new();
-    let mut last: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    // (commit, file) -> that file's lineage at that commit, if it has any.
+    let mut lineage: HashMap<(String, String), Option<Fragment>> = HashMap::new();
+    // transformation -> its lineage at its previous run.
+    let mut last: HashMap<String, Transformation> = HashMap::new();
     let mut out = Vec::new();
     for record in records {
         let Some(id) = record.transformation.clone() else {
             out.push(HistoryRun { record, lineage_change: "unknown" });
             continue;
         };
-        let mut of = |commit: &str| -> anyhow::Result<Option<String>> {
-            let file = id.split_once('#').map_or(id.as_str(), |(f, _)| f);
-            let key = (commit.to_string(), file.to_string());
-            if !lineage.contains_key(&key) {
-                let snapshot = builder.of_commit(commit, Overrides::default()).ok();
-                let fragment = snapshot.and_then(|s| s.files.into_iter().find(|f| f.path == file));
-                lineage.insert(key.clone(), fragment);
-            }
-            Ok(lineage[&key].as_ref().and_then(|f| {
-                f.transformations.iter().find(|t| t.id == id).map(|t| {
-                    serde_json::to_string(&(&t.reads, &t.writes, &t.columns, &t.indirect))
-                        .unwrap_or_default()
-                })
-            }))
-        };
-        let now = of(&record.commit)?;
-        let change = match (last.get(&id), &now) {
+        let file = id.split_once('#').map_or(id.as_str(), |(f, _)| f);
+        let fragment =
+            lineage.entry((record.commit.clone(), file.to_string())).or_insert_with(|| {
+                let snapshot = builder.of_commit(&record.commit, Overrides::default()).ok();
+                snapshot.and_then(|s| s.files.into_iter().find(|f| f.path == file))
+            });
+        let now = fragment.as_ref().and_then(|f| f.transformations.iter().find(|t| t.id == id));
+        let change = match (last.get(&id), now) {
             (_, None) => "unknown",
             (None, Some(_)) => "first",
-            (Some(before), Some(now)) if before == now => "same",
+            (Some(before), Some(now)) if graph::diff::same(before, now) => "same",
             (Some(_), Some(_)) => "changed",
         };
         if let Some(now) = now {
-            last.insert(id.clone(), now);
+            last.insert(id.clone(), now.clone());
         }
         out.push(HistoryRun { record, lineage_change: change });
     }
-    Ok(out)
+    out
 }
 
 const CSV_COLUMNS: [&str; 20] = [

@@ -117,7 +117,9 @@ fn keyed(fragments: &[Fragment]) -> BTreeMap<Key, &Transformation> {
     out
 }
 
-fn same(a: &Transformation, b: &Transformation) -> bool {
+/// Whether two versions of a transformation have the same lineage: reads, writes, direct and
+/// indirect column edges (its line and id may differ).
+pub fn same(a: &Transformation, b: &Transformation) -> bool {
     a.reads == b.reads && a.writes == b.writes && a.columns == b.columns && a.indirect == b.indirect
 }
 

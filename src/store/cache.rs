@@ -20,7 +20,7 @@ pub struct Cache {
 
 impl Cache {
     pub fn new(git_dir: &Path) -> Self {
-        Cache { dir: git_dir.join("lineage").join("fragments"), memory: None }
+        Cache { dir: super::local_path(git_dir, "fragments"), memory: None }
     }
 
     /// The same cache, also kept in memory.

@@ -11,7 +11,12 @@ pub mod pack;
 pub mod repo;
 pub mod snapshot;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// `.git/lineage/<name>`: local state (fragment cache, note packing), never in the work tree.
+pub fn local_path(git_dir: &Path, name: &str) -> PathBuf {
+    git_dir.join("lineage").join(name)
+}
 
 /// A git or cache operation that failed, naming what it was doing.
 #[derive(Debug, thiserror::Error)]

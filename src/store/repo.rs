@@ -56,7 +56,6 @@ impl Repo {
             .map_err(|source| Error::Resolve { rev: rev.to_string(), source })
     }
 
-    /// Every file of a commit's tree, sorted by path.
     /// The id of a commit's tree: what a note describes.
     pub fn tree_of(&self, commit: &str) -> Result<String, Error> {
         let err = |source| Error::Tree { commit: commit.to_string(), source };
@@ -65,6 +64,7 @@ impl Repo {
         Ok(commit.tree_id().to_string())
     }
 
+    /// Every file of a commit's tree, sorted by path.
     pub fn files_at(&self, commit: &str) -> Result<Vec<TreeFile>, Error> {
         let err = |source| Error::Tree { commit: commit.to_string(), source };
         let oid = Oid::from_str(commit).map_err(err)?;
@@ -241,17 +241,6 @@ impl Repo {
             out.push((commit.to_string(), blob.content().to_vec()));
         }
         Ok(out)
-    }
-
-    /// The note of a commit under any notes ref, as bytes.
-    pub fn read_note_bytes(&self, notes_ref: &str, commit: &str) -> Result<Option<Vec<u8>>, Error> {
-        let err = |source| Error::ReadNote { commit: commit.to_string(), source };
-        let oid = Oid::from_str(commit).map_err(err)?;
-        match self.inner.find_note(Some(notes_ref), oid) {
-            Ok(note) => Ok(Some(note.message_bytes().to_vec())),
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(err(e)),
-        }
     }
 
     /// Replace the note of `commit` under `notes_ref` with the blob `make` gives from the

@@ -226,7 +226,7 @@ const PACK_EVERY: usize = 50;
 /// `.git/lineage/unpacked-notes`; every `PACK_EVERY` (50) notes, those listed are packed.
 pub fn store_note(repo: &Repo, commit: &str, snapshot: &Snapshot) -> Result<(), SnapshotError> {
     repo.write_note(commit, &snapshot.to_note())?;
-    let journal = repo.git_dir().join("lineage").join("unpacked-notes");
+    let journal = super::local_path(&repo.git_dir(), "unpacked-notes");
     let err = |source| Error::Cache { path: journal.clone(), source };
     if let Some(dir) = journal.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
@@ -247,7 +247,7 @@ pub fn store_note(repo: &Repo, commit: &str, snapshot: &Snapshot) -> Result<(), 
 
 /// Where the chain of note deltas stands between packs: `.git/lineage/note-chain`.
 fn chain_state_path(repo: &Repo) -> std::path::PathBuf {
-    repo.git_dir().join("lineage").join("note-chain")
+    super::local_path(&repo.git_dir(), "note-chain")
 }
 
 /// The chain of note deltas, going on from the last pack written, so that the first note of
