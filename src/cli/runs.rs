@@ -78,9 +78,7 @@ fn context(repo: &Repo, args: &RunArgs) -> anyhow::Result<RunContext> {
         dirty: repo.is_dirty()?,
         rows_in: args.rows_in,
         rows_out: args.rows_out,
-        host: nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        host: nix::unistd::gethostname().ok().map(|h| h.to_string_lossy().into_owned()),
         program: args
             .command
             .first()

@@ -4,5 +4,6 @@
 //! `measure` runs a real process and takes the operating system's account of it; `record` is
 //! the run record and its JSON-lines form.
 
+pub mod import;
 pub mod measure;
 pub mod record;

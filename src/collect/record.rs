@@ -1,7 +1,8 @@
 //! The run record: one JSON object a line in the note of the commit that ran
 //! (`refs/notes/lineage-runs`). The format is `docs/runs-format.md`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,11 +38,28 @@ pub struct RunRecord {
     /// The exit code, or the signal that ended the run.
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
-    /// Where the record comes from: `run`, `dbt`, `openlineage`, `csv`.
+    /// Where the record comes from: `run`, `dbt`, `openlineage`, `csv`, `jsonl`.
     pub source: String,
-    pub host: String,
+    /// The machine that ran it, when known.
+    #[serde(default)]
+    pub host: Option<String>,
     /// The program that ran (its file name only: arguments may hold secrets).
+    #[serde(default)]
     pub program: Option<String>,
+    /// The source tool's identity of this run (dbt: invocation and node, OpenLineage: the
+    /// run id); an import skips a record whose (`source`, `run_id`) is already recorded.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The source tool's name for what ran (a dbt node's `unique_id`, an OpenLineage job's
+    /// `namespace/name`).
+    #[serde(default)]
+    pub job: Option<String>,
+    /// Time per phase, in milliseconds (dbt: `compile`, `execute`).
+    #[serde(default)]
+    pub phases_ms: Option<BTreeMap<String, f64>>,
+    /// What the tool said about a failure.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// What `git lineage run` knows besides the measurement.
@@ -53,7 +71,7 @@ pub struct RunContext {
     pub dirty: bool,
     pub rows_in: Option<u64>,
     pub rows_out: Option<u64>,
-    pub host: String,
+    pub host: Option<String>,
     pub program: Option<String>,
 }
 
@@ -86,7 +104,52 @@ impl RunRecord {
             source: "run".to_string(),
             host: context.host,
             program: context.program,
+            run_id: None,
+            job: None,
+            phases_ms: None,
+            message: None,
         }
+    }
+
+    /// A record of a run that another tool measured; the importer fills in what it knows.
+    pub fn imported(source: &str, commit: String, started_at: String, wall_ms: f64) -> RunRecord {
+        RunRecord {
+            schema_version: RECORD_VERSION,
+            transformation: None,
+            variant: None,
+            commit,
+            dirty: false,
+            started_at,
+            wall_ms,
+            user_ms: None,
+            sys_ms: None,
+            max_rss_bytes: None,
+            read_bytes: None,
+            write_bytes: None,
+            rows_in: None,
+            rows_out: None,
+            status: "success".to_string(),
+            exit_code: None,
+            signal: None,
+            source: source.to_string(),
+            host: None,
+            program: None,
+            run_id: None,
+            job: None,
+            phases_ms: None,
+            message: None,
+        }
+    }
+
+    /// What identifies the run across imports, when its source gives an identity.
+    pub fn identity(&self) -> Option<(&str, &str)> {
+        Some((self.source.as_str(), self.run_id.as_deref()?))
+    }
+
+    /// What the run's history is kept under: its transformation, else its job in the
+    /// source tool.
+    pub fn subject(&self) -> Option<&str> {
+        self.transformation.as_deref().or(self.job.as_deref())
     }
 
     /// The JSON line (no newline).
@@ -119,38 +182,30 @@ fn millis(d: Duration) -> f64 {
 
 /// RFC 3339 in UTC to the millisecond: `2026-11-24T13:05:09.123Z`.
 pub fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rest = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        since.subsec_millis()
-    )
+    jiff::Timestamp::try_from(time).map_or_else(|_| String::new(), format_timestamp)
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The one spelling of a time in records: UTC, milliseconds, `Z`.
+pub fn format_timestamp(time: jiff::Timestamp) -> String {
+    time.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A time as tools write it: RFC 3339 with any offset (`Z`, `+02:00`), or a date and time
+/// without one, taken as UTC (`2026-11-24 13:05:09`, what CSV exports often hold).
+pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t);
+    }
+    let civil = text.parse::<jiff::civil::DateTime>().ok()?;
+    jiff::tz::Offset::UTC.to_timestamp(civil).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn times_are_rfc3339_utc() {
@@ -159,6 +214,20 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-29T13:05:09.123Z");
         let leap = UNIX_EPOCH + Duration::from_hours(264_384);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn times_from_tools_are_read_with_their_offsets() {
+        let same = [
+            "2026-11-24T15:18:27.872429Z",
+            "2026-11-24T17:18:27.872429+02:00",
+            "2026-11-24 15:18:27.872429",
+        ];
+        for text in same {
+            let t = parse_time(text).expect(text);
+            assert_eq!(format_timestamp(t), "2026-11-24T15:18:27.872Z", "{text}");
+        }
+        assert_eq!(parse_time("yesterday"), None);
     }
 
     #[test]
@@ -173,7 +242,8 @@ mod tests {
             write_bytes: 512,
             outcome: Outcome::Signaled(15),
         };
-        let context = RunContext { commit: "c".into(), host: "h".into(), ..RunContext::default() };
+        let context =
+            RunContext { commit: "c".into(), host: Some("h".into()), ..RunContext::default() };
         let record = RunRecord::measured(context, &m);
         assert_eq!(
             (record.status.as_str(), record.signal, record.wall_ms),

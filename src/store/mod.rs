@@ -9,6 +9,7 @@ pub mod cache;
 pub mod hooks;
 pub mod pack;
 pub mod repo;
+pub mod runs;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};

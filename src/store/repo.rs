@@ -197,22 +197,45 @@ impl Repo {
     pub fn write_note(&self, commit: &str, text: &str) -> Result<Option<[u8; 20]>, Error> {
         let err = |source| Error::WriteNote { commit: commit.to_string(), source };
         let blob = self.inner.blob(text.as_bytes()).map_err(err)?;
-        self.update_note(NOTES_REF, commit, |_| Ok(blob)).map_err(err)?;
+        let target = Oid::from_str(commit).map_err(err)?;
+        self.update_notes(NOTES_REF, &[target], |_, _| Ok(blob)).map_err(err)?;
         Ok(raw_id(blob))
     }
 
     /// Append a line to a commit's note under another notes ref (run records). Writers at
     /// once all land: each append reads the note again when the ref moved under it.
     pub fn append_note_line(&self, notes_ref: &str, commit: &str, line: &str) -> Result<(), Error> {
-        let err = |source| Error::WriteNote { commit: commit.to_string(), source };
-        self.update_note(notes_ref, commit, |existing| {
+        self.edit_notes(notes_ref, &[commit.to_string()], |_, existing| {
             let mut text = existing.map(<[u8]>::to_vec).unwrap_or_default();
             if !text.is_empty() && !text.ends_with(b"\n") {
                 text.push(b'\n');
             }
             text.extend_from_slice(line.as_bytes());
             text.push(b'\n');
-            self.inner.blob(&text)
+            text
+        })
+    }
+
+    /// Rewrite the notes of several commits under a notes ref in one notes commit: all of
+    /// them change, or (on an error) none. `edit` gets each commit and its current note and
+    /// returns the new text; it runs again on the new notes when another writer moved the
+    /// ref first.
+    pub fn edit_notes(
+        &self,
+        notes_ref: &str,
+        commits: &[String],
+        edit: impl Fn(&str, Option<&[u8]>) -> Vec<u8>,
+    ) -> Result<(), Error> {
+        let first = commits.first().cloned().unwrap_or_default();
+        let err = |source| Error::WriteNote { commit: first.clone(), source };
+        let targets = commits
+            .iter()
+            .map(|c| {
+                Oid::from_str(c).map_err(|source| Error::WriteNote { commit: c.clone(), source })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.update_notes(notes_ref, &targets, |target, existing| {
+            self.inner.blob(&edit(&target.to_string(), existing))
         })
         .map_err(err)
     }
@@ -243,17 +266,19 @@ impl Repo {
         Ok(out)
     }
 
-    /// Replace the note of `commit` under `notes_ref` with the blob `make` gives from the
-    /// current note (if any). The notes ref moves with every note written: another writer
-    /// may have moved it (or hold its lock) between our read and our update; then the note is
-    /// read and made again.
-    fn update_note(
+    /// Replace the notes of `targets` under `notes_ref` with the blobs `make` gives from
+    /// their current notes (if any), in one notes commit. The notes ref moves with every note
+    /// written: another writer may have moved it (or hold its lock) between our read and our
+    /// update; then the notes are read and made again.
+    fn update_notes(
         &self,
         notes_ref: &str,
-        commit: &str,
-        make: impl Fn(Option<&[u8]>) -> Result<Oid, git2::Error>,
+        targets: &[Oid],
+        make: impl Fn(Oid, Option<&[u8]>) -> Result<Oid, git2::Error>,
     ) -> Result<(), git2::Error> {
-        let target = Oid::from_str(commit)?;
+        if targets.is_empty() {
+            return Ok(());
+        }
         // A repository without user.name still gets notes: they are the tool's, not a person's.
         let signature = self
             .inner
@@ -261,7 +286,7 @@ impl Repo {
             .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))?;
         let mut attempt = 0;
         loop {
-            match self.commit_note(notes_ref, target, &make, &signature) {
+            match self.commit_notes(notes_ref, targets, &make, &signature) {
                 Ok(()) => return Ok(()),
                 Err(e)
                     if attempt < NOTE_RETRIES
@@ -278,13 +303,13 @@ impl Repo {
         }
     }
 
-    /// One notes commit: the notes tree with the blob `make` gives as the note of `target`,
-    /// the ref moved only if nobody moved it since it was read.
-    fn commit_note(
+    /// One notes commit: the notes tree with the blobs `make` gives as the notes of
+    /// `targets`, the ref moved only if nobody moved it since it was read.
+    fn commit_notes(
         &self,
         notes_ref: &str,
-        target: Oid,
-        make: &impl Fn(Option<&[u8]>) -> Result<Oid, git2::Error>,
+        targets: &[Oid],
+        make: &impl Fn(Oid, Option<&[u8]>) -> Result<Oid, git2::Error>,
         signature: &Signature,
     ) -> Result<(), git2::Error> {
         let parent = match self.inner.find_reference(notes_ref) {
@@ -292,10 +317,32 @@ impl Repo {
             Err(e) if e.code() == ErrorCode::NotFound => None,
             Err(e) => return Err(e),
         };
-        let root = parent.as_ref().map(git2::Commit::tree).transpose()?;
+        let mut root = parent.as_ref().map(git2::Commit::tree).transpose()?;
+        for &target in targets {
+            let tree = self.with_note(root.as_ref(), target, make)?;
+            root = Some(self.inner.find_tree(tree)?);
+        }
+        let Some(tree) = root else { return Ok(()) };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let message = "Notes added by 'git lineage'\n";
+        let id = self.inner.commit(None, signature, signature, message, &tree, &parents)?;
+        match &parent {
+            Some(p) => self.inner.reference_matching(notes_ref, id, true, p.id(), "git lineage")?,
+            None => self.inner.reference(notes_ref, id, false, "git lineage")?,
+        };
+        Ok(())
+    }
+
+    /// A notes tree: `root` with the note of `target` replaced by what `make` gives.
+    fn with_note(
+        &self,
+        root: Option<&git2::Tree>,
+        target: Oid,
+        make: &impl Fn(Oid, Option<&[u8]>) -> Result<Oid, git2::Error>,
+    ) -> Result<Oid, git2::Error> {
         let hex = target.to_string();
         let (folder, name) = hex.split_at(2);
-        let mut top = self.inner.treebuilder(root.as_ref())?;
+        let mut top = self.inner.treebuilder(root)?;
         let subtree = match top.get(folder)? {
             Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
                 Some(self.inner.find_tree(entry.id())?)
@@ -308,22 +355,14 @@ impl Repo {
             None => top.get(&hex)?.map(|entry| entry.id()),
         };
         let current = current.map(|id| self.inner.find_blob(id)).transpose()?;
-        let blob = make(current.as_ref().map(git2::Blob::content))?;
+        let blob = make(target, current.as_ref().map(git2::Blob::content))?;
         if top.get(&hex)?.is_some() {
             top.remove(&hex)?;
         }
         let mut sub = self.inner.treebuilder(subtree.as_ref())?;
         sub.insert(name, blob, 0o100_644)?;
         top.insert(folder, sub.write()?, 0o040_000)?;
-        let tree = self.inner.find_tree(top.write()?)?;
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        let message = "Notes added by 'git lineage'\n";
-        let id = self.inner.commit(None, signature, signature, message, &tree, &parents)?;
-        match &parent {
-            Some(p) => self.inner.reference_matching(notes_ref, id, true, p.id(), "git lineage")?,
-            None => self.inner.reference(notes_ref, id, false, "git lineage")?,
-        };
-        Ok(())
+        top.write()
     }
 
     /// A chain of note deltas that goes on from an earlier one (see [`ChainState`]); a fresh
