@@ -3,6 +3,7 @@
 mod debug;
 mod extract;
 mod hooks;
+mod import;
 mod progress;
 mod runs;
 mod snapshot;
@@ -43,9 +44,16 @@ pub enum Command {
     /// Run a command, pass its output and exit code through, and record what it cost (wall,
     /// CPU, peak memory, I/O) on HEAD under `refs/notes/lineage-runs`.
     Run(runs::RunArgs),
+    /// Record runs that other tools measured: dbt's run results, OpenLineage events, CSV or
+    /// JSON lines. Importing the same file twice records nothing new.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// The recorded runs of a transformation (or all), with whether its lineage changed
     /// between runs.
     History(runs::HistoryArgs),
+    /// Runs whose duration or peak memory is far from their transformation's history, with
+    /// what changed since the run before (exit code 1 when there are any).
+    Anomalies(runs::AnomaliesArgs),
     /// Install the post-commit, pre-commit and post-rewrite hooks (existing hooks are kept and
     /// run first).
     Install(hooks::InstallArgs),
@@ -89,7 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Log(a) => snapshot::run_log(&a),
         Command::Sync(a) => snapshot::run_sync(&a),
         Command::Run(a) => runs::run_run(&a),
+        Command::Import(c) => import::run(&c),
         Command::History(a) => runs::run_history(&a),
+        Command::Anomalies(a) => runs::run_anomalies(&a),
         Command::Install(a) => hooks::run_install(&a),
         Command::Hook(a) => Ok(hooks::run_hook(&a)),
         Command::Debug(d) => debug::run(d),

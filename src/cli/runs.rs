@@ -9,13 +9,13 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::ExitStatus;
-use crate::collect::measure;
-use crate::collect::record::{RunContext, RunRecord, parse_lines};
+use crate::collect::record::{RunContext, RunRecord};
+use crate::collect::{anomaly, measure};
 use crate::config::Overrides;
 use crate::extract::{Fragment, Transformation};
 use crate::graph;
 use crate::store::repo::{RUNS_REF, Repo};
-use crate::store::snapshot;
+use crate::store::{runs, snapshot};
 use crate::workers;
 
 #[derive(Debug, Args)]
@@ -116,18 +116,13 @@ struct HistoryRun {
 /// whether its lineage changed since the run before.
 pub fn run_history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let mut records = Vec::new();
-    for (commit, bytes) in repo.all_notes(RUNS_REF)? {
-        let (found, problems) = parse_lines(&String::from_utf8_lossy(&bytes));
-        for (line, problem) in problems {
-            eprintln!("git-lineage: run note of {commit}, line {line}: {problem}; skipped");
-        }
-        records.extend(found);
+    let (mut records, unreadable) = runs::read_all(&repo)?;
+    for u in unreadable {
+        eprintln!("git-lineage: run note of {}, line {}: {}; skipped", u.commit, u.line, u.problem);
     }
     if let Some(t) = &args.transformation {
-        records.retain(|r| r.transformation.as_deref() == Some(t.as_str()));
+        records.retain(|r| r.subject() == Some(t.as_str()));
     }
-    records.sort_by(|a, b| (&a.started_at, &a.commit).cmp(&(&b.started_at, &b.commit)));
     let runs = with_lineage_changes(&repo, records);
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -254,6 +249,260 @@ fn write_text(out: &mut impl Write, runs: &[HistoryRun]) -> std::io::Result<()> 
             mb(r.max_rss_bytes),
             run.lineage_change,
         )?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct AnomaliesArgs {
+    /// Judge runs that started at or after this time: a date (`2026-11-01`), an RFC 3339 time,
+    /// or a span back from now (`7d`, `36h`, `2w`). Default: every run.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only this transformation (`path#line`) or job.
+    #[arg(long)]
+    transformation: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: AnomalyFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AnomalyFormat {
+    Text,
+    Json,
+}
+
+/// An anomaly as reported: the run, the metric and how far it is, and what changed.
+#[derive(Debug, serde::Serialize)]
+struct Reported<'a> {
+    transformation: &'a str,
+    variant: Option<&'a str>,
+    started_at: &'a str,
+    commit: &'a str,
+    source: &'a str,
+    run_id: Option<&'a str>,
+    metric: anomaly::Metric,
+    value: f64,
+    expected: f64,
+    ratio: f64,
+    score: f64,
+    history_runs: usize,
+    adjusted_for_rows: bool,
+    previous_commit: &'a str,
+    causes: Vec<String>,
+}
+
+/// Runs far from their transformation's history, with what changed since the run before.
+/// Exit code 1 when there are any.
+pub fn run_anomalies(args: &AnomaliesArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let (records, unreadable) = runs::read_all(&repo)?;
+    for u in unreadable {
+        eprintln!("git-lineage: run note of {}, line {}: {}; skipped", u.commit, u.line, u.problem);
+    }
+    let mut found = anomaly::find(&records, since.as_deref());
+    if let Some(t) = &args.transformation {
+        found.retain(|a| records[a.run].subject() == Some(t.as_str()));
+    }
+    let builder = snapshot::Builder::new(&repo, workers::default_jobs()).remembering();
+    let reported: Vec<Reported> = found
+        .iter()
+        .map(|a| {
+            let (run, previous) = (&records[a.run], &records[a.previous]);
+            Reported {
+                transformation: run.subject().unwrap_or_default(),
+                variant: run.variant.as_deref(),
+                started_at: &run.started_at,
+                commit: &run.commit,
+                source: &run.source,
+                run_id: run.run_id.as_deref(),
+                metric: a.metric,
+                value: round3(a.value),
+                expected: round3(a.expected),
+                ratio: round3(a.value / a.expected),
+                score: (a.score * 10.0).round() / 10.0,
+                history_runs: a.history_runs,
+                adjusted_for_rows: a.rows_slope.is_some(),
+                previous_commit: &previous.commit,
+                causes: causes(&repo, &builder, &records, a),
+            }
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        AnomalyFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "anomalies": reported }))?
+        )?,
+        AnomalyFormat::Text => write_anomalies(&mut out, &reported, records.len())?,
+    }
+    out.flush()?;
+    Ok(if reported.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// `--since` as record time text (UTC, so that it compares with `started_at` as text).
+fn parse_since(text: &str) -> anyhow::Result<String> {
+    use crate::collect::record::{format_timestamp, parse_time};
+    let text = text.trim();
+    if let Some(t) = parse_time(text) {
+        return Ok(format_timestamp(t));
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        let t =
+            jiff::tz::Offset::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))?;
+        return Ok(format_timestamp(t));
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let hours = match unit.trim() {
+        "h" => 1,
+        "d" => 24,
+        "w" => 24 * 7,
+        _ => anyhow::bail!("--since `{text}`: not a date, an RFC 3339 time or a span like 7d"),
+    };
+    let n: i64 = number.parse().with_context(|| format!("--since `{text}`"))?;
+    let span = jiff::SignedDuration::from_hours(n.saturating_mul(hours));
+    Ok(format_timestamp(jiff::Timestamp::now().checked_sub(span)?))
+}
+
+/// What may explain an anomaly: what differs between the run and the latest run before it.
+fn causes(
+    repo: &Repo,
+    builder: &snapshot::Builder,
+    records: &[RunRecord],
+    a: &anomaly::Anomaly,
+) -> Vec<String> {
+    let (run, previous) = (&records[a.run], &records[a.previous]);
+    let short = |c: &str| c[..c.len().min(10)].to_string();
+    let mut causes = Vec::new();
+    let file = run.transformation.as_deref().map(|t| t.split_once('#').map_or(t, |(f, _)| f));
+    if run.commit != previous.commit
+        && let Some(file) = file
+    {
+        let blob = |commit: &str| repo.blob_at(commit, file).ok().flatten();
+        if blob(&run.commit) != blob(&previous.commit) {
+            causes.push(format!(
+                "code changed: {file} differs between {} and {}",
+                short(&previous.commit),
+                short(&run.commit)
+            ));
+        }
+        let lineage = |commit: &str| {
+            let snapshot = builder.of_commit(commit, Overrides::default()).ok()?;
+            let fragment = snapshot.files.into_iter().find(|f| f.path == file)?;
+            fragment
+                .transformations
+                .into_iter()
+                .find(|t| Some(t.id.as_str()) == run.transformation.as_deref())
+        };
+        if let (Some(before), Some(now)) = (lineage(&previous.commit), lineage(&run.commit))
+            && !graph::diff::same(&before, &now)
+        {
+            causes.push(format!("lineage changed: {}", lineage_change(&before, &now)));
+        }
+    }
+    if run.dirty {
+        causes.push("the work tree had uncommitted changes when it ran".to_string());
+    }
+    if a.rows_slope.is_none()
+        && let (Some(rows), Some(usual)) = (run.rows_in, usual_rows(records, a))
+    {
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = rows as f64 / usual;
+        if !(1.0 / 1.5..=1.5).contains(&ratio) {
+            causes.push(format!("input rows {ratio:.1}x the usual ({rows} against {usual:.0})"));
+        }
+    }
+    if run.host.is_some() && run.host != previous.host {
+        causes.push(format!(
+            "ran on {} (the run before on {})",
+            run.host.as_deref().unwrap_or("-"),
+            previous.host.as_deref().unwrap_or("an unknown host")
+        ));
+    }
+    if causes.is_empty() {
+        causes.push(
+            "no change recorded in code, lineage, inputs or host since the run before".into(),
+        );
+    }
+    causes
+}
+
+/// The median input rows of the runs before, when they were recorded.
+fn usual_rows(records: &[RunRecord], a: &anomaly::Anomaly) -> Option<f64> {
+    let subject = records[a.run].subject();
+    #[allow(clippy::cast_precision_loss)]
+    let mut rows: Vec<f64> = records[..a.run]
+        .iter()
+        .filter(|r| r.subject() == subject && r.status == "success")
+        .filter_map(|r| r.rows_in.map(|n| n as f64))
+        .collect();
+    rows.sort_by(f64::total_cmp);
+    rows.get(rows.len() / 2).copied()
+}
+
+/// The reads and writes a change added or removed, or that only column edges changed.
+fn lineage_change(before: &Transformation, now: &Transformation) -> String {
+    let mut parts = Vec::new();
+    for (what, old, new) in
+        [("reads", &before.reads, &now.reads), ("writes", &before.writes, &now.writes)]
+    {
+        let added: Vec<&str> =
+            new.iter().filter(|d| !old.contains(d)).map(String::as_str).collect();
+        let removed: Vec<&str> =
+            old.iter().filter(|d| !new.contains(d)).map(String::as_str).collect();
+        if !added.is_empty() {
+            parts.push(format!("{what} + {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            parts.push(format!("{what} - {}", removed.join(", ")));
+        }
+    }
+    if parts.is_empty() { "column or indirect edges differ".to_string() } else { parts.join("; ") }
+}
+
+fn write_anomalies(out: &mut impl Write, found: &[Reported], runs: usize) -> std::io::Result<()> {
+    if found.is_empty() {
+        return writeln!(out, "no anomalies in {runs} recorded runs");
+    }
+    for a in found {
+        let (value, expected) = match a.metric {
+            anomaly::Metric::Duration => {
+                (format!("{:.0} ms", a.value), format!("{:.0} ms", a.expected))
+            }
+            anomaly::Metric::Memory => {
+                (format!("{:.1} MB", a.value / 1e6), format!("{:.1} MB", a.expected / 1e6))
+            }
+        };
+        let what = match a.metric {
+            anomaly::Metric::Duration => "duration",
+            anomaly::Metric::Memory => "peak memory",
+        };
+        writeln!(
+            out,
+            "{} {} {}{}",
+            a.started_at,
+            &a.commit[..a.commit.len().min(10)],
+            a.transformation,
+            a.variant.map(|v| format!(" [{v}]")).unwrap_or_default()
+        )?;
+        writeln!(
+            out,
+            "  {what} {value}, {:.2}x the expected {expected} (score {:+.1} over {} earlier runs{})",
+            a.ratio,
+            a.score,
+            a.history_runs,
+            if a.adjusted_for_rows { ", adjusted for input rows" } else { "" }
+        )?;
+        for cause in &a.causes {
+            writeln!(out, "  likely cause: {cause}")?;
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! `measure` runs a real process and takes the operating system's account of it; `record` is
 //! the run record and its JSON-lines form.
 
+pub mod anomaly;
 pub mod import;
 pub mod measure;
 pub mod record;

@@ -64,6 +64,18 @@ impl Repo {
         Ok(commit.tree_id().to_string())
     }
 
+    /// The blob id (hex) of one file at a commit, if the commit has it.
+    pub fn blob_at(&self, commit: &str, path: &str) -> Result<Option<String>, Error> {
+        let err = |source| Error::Tree { commit: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        let tree = self.inner.find_commit(oid).and_then(|c| c.tree()).map_err(err)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry.id().to_string())),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
     /// Every file of a commit's tree, sorted by path.
     pub fn files_at(&self, commit: &str) -> Result<Vec<TreeFile>, Error> {
         let err = |source| Error::Tree { commit: commit.to_string(), source };
