@@ -6,6 +6,7 @@ mod common;
 mod corpus;
 mod fixtures;
 mod hooks;
+mod imports;
 mod runs;
 mod store;
 

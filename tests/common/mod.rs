@@ -26,8 +26,38 @@ pub fn repo_root() -> PathBuf {
 
 /// Run `git-lineage ARGS` in `dir`, with `stdin` as standard input.
 pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run_with_env(dir, args, stdin, &[])
+}
+
+/// The Python tools of `tests/setup-python` (dbt, dbt-duckdb, DuckDB, dbt-ol), or `None`
+/// with a message saying the test that needed them is skipped and how to set them up.
+pub fn python_venv(test: &str) -> Option<PathBuf> {
+    let venv = std::env::var_os("GIT_LINEAGE_VENV")
+        .map_or_else(|| repo_root().join(".venv"), PathBuf::from);
+    let ready = ["bin/python", "bin/dbt", "bin/dbt-ol"].iter().all(|b| venv.join(b).is_file());
+    if !ready {
+        // Straight to the process's stderr: the test harness captures eprintln! of passing
+        // tests, and a skip must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: no Python tools at {} (run tests/setup-python to install dbt, \
+             dbt-duckdb and DuckDB from PyPI)",
+            venv.display()
+        );
+    }
+    ready.then_some(venv)
+}
+
+/// Run `git-lineage ARGS` in `dir` with more environment variables.
+pub fn run_with_env(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_git-lineage"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -61,6 +61,21 @@ impl TestRepo {
         std::fs::write(full, text).expect("the file is written");
     }
 
+    /// Copy a folder's files (recursively) into the repository, under `into`.
+    pub fn copy_dir(&self, from: &Path, into: &str) {
+        for entry in std::fs::read_dir(from).expect("the folder is read") {
+            let path = entry.expect("an entry").path();
+            let name = path.file_name().expect("a name").to_string_lossy().to_string();
+            let target = if into.is_empty() { name } else { format!("{into}/{name}") };
+            if path.is_dir() {
+                self.copy_dir(&path, &target);
+            } else {
+                let bytes = std::fs::read(&path).expect("the file is read");
+                self.write(&target, &String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+
     /// Write the files and commit them.
     pub fn commit(&mut self, files: &[(&str, &str)], message: &str) -> String {
         for (path, text) in files {

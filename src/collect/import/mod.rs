@@ -138,7 +138,17 @@ pub fn transformation_of(
     };
     if let Some(file) = file {
         let file = file.trim_start_matches("./");
-        if let Some(fragment) = fragments.iter().find(|f| f.path == file) {
+        // The path from the repository's root, or from a folder in it (a dbt project's
+        // paths are relative to the project) when only one file ends so.
+        let nested = format!("/{file}");
+        let mut ends = fragments.iter().filter(|f| f.path.ends_with(&nested));
+        let fragment = fragments.iter().find(|f| f.path == file).or_else(|| {
+            match (ends.next(), ends.next()) {
+                (Some(one), None) => Some(one),
+                _ => None,
+            }
+        });
+        if let Some(fragment) = fragment {
             let writers: Vec<_> =
                 fragment.transformations.iter().filter(|t| !t.writes.is_empty()).collect();
             let chosen = match writers.as_slice() {
@@ -202,5 +212,6 @@ mod tests {
         assert_eq!(map(None, &["b"]).as_deref(), Some("etl/load.sql#2"));
         assert_eq!(map(None, &["elsewhere.x"]), None);
         assert_eq!(map(Some("models/gone.sql"), &[]), None);
+        assert_eq!(map(Some("orders.sql"), &[]).as_deref(), Some("models/orders.sql#3"));
     }
 }

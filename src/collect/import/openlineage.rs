@@ -126,7 +126,11 @@ fn gather(into: &mut RunEvents, event: &Event, run: &Run, kind: &str, time: jiff
     into.job = format!("{}/{}", event.job.namespace, event.job.name);
     let location = event.job.facets.get("sourceCodeLocation");
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-    into.file = text(location.and_then(|l| l.get("path"))).or(into.file.take());
+    // The dbt integration names the model's file (relative to the dbt project) in its node
+    // facet.
+    let dbt_file = event.job.facets.pointer("/dbt_node/original_file_path");
+    into.file =
+        text(location.and_then(|l| l.get("path"))).or_else(|| text(dbt_file)).or(into.file.take());
     into.version = text(location.and_then(|l| l.get("version"))).or(into.version.take());
     into.message = text(run.facets.pointer("/errorMessage/message")).or(into.message.take());
     // Statistics may come on any event of the run; the last that carries them wins.
