@@ -225,3 +225,20 @@ fn a_big_duckdb_query_among_small_ones_is_an_anomaly() {
     }
     assert_eq!(out.code, 1, "anomalies found exit 1");
 }
+
+/// The history report of the recorded fixture runs, as a reviewer reads it.
+#[test]
+fn history_of_imported_runs_snapshot() {
+    let (repo, _) = shop();
+    assert_eq!(
+        repo.lineage(&["import", "dbt", "artifacts/dbt-shop", "--project-dir", "."]).code,
+        0
+    );
+    assert_eq!(
+        repo.lineage(&["import", "openlineage", "artifacts/openlineage-shop.jsonl"]).code,
+        0
+    );
+    let out = repo.lineage(&["history"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}

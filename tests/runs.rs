@@ -100,7 +100,7 @@ fn history_says_when_the_lineage_changed_between_runs() {
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.starts_with("started_at,commit,dirty,transformation"), "{csv}");
     let text = repo.lineage(&["history"]).stdout;
-    assert!(text.contains("a.sql#1 success") && text.contains("lineage changed"), "{text}");
+    assert!(text.contains("a.sql#1 success (run)") && text.contains("lineage changed"), "{text}");
 }
 
 #[test]

@@ -174,7 +174,7 @@ fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> Vec<HistoryRun>
     out
 }
 
-const CSV_COLUMNS: [&str; 20] = [
+const CSV_COLUMNS: [&str; 22] = [
     "started_at",
     "commit",
     "dirty",
@@ -194,6 +194,8 @@ const CSV_COLUMNS: [&str; 20] = [
     "source",
     "host",
     "program",
+    "job",
+    "run_id",
     "lineage_change",
 ];
 
@@ -236,12 +238,13 @@ fn write_text(out: &mut impl Write, runs: &[HistoryRun]) -> std::io::Result<()> 
         };
         writeln!(
             out,
-            "{} {}{} {} {}{} wall {:.0} ms, cpu {} + {}, peak {}, lineage {}",
+            "{} {}{} {} {} ({}){} wall {:.0} ms, cpu {} + {}, peak {}, lineage {}",
             r.started_at,
             &r.commit[..r.commit.len().min(10)],
             if r.dirty { "+dirty" } else { "" },
-            r.transformation.as_deref().unwrap_or("-"),
+            r.subject().unwrap_or("-"),
             r.status,
+            r.source,
             r.variant.as_deref().map(|v| format!(" [{v}]")).unwrap_or_default(),
             r.wall_ms,
             ms(r.user_ms),
