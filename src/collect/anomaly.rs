@@ -5,6 +5,8 @@
 //! Each run is judged against the successful runs of the same transformation and variant
 //! before it: an anomaly is what was unexpected when it happened.
 
+use std::collections::HashMap;
+
 use crate::collect::record::RunRecord;
 
 /// Runs a baseline needs before anything is judged against it.
@@ -48,27 +50,25 @@ pub struct Anomaly {
 /// The anomalies among `records` (oldest first) that started at or after `since` (RFC 3339
 /// text compares in time order when all are UTC, as records are).
 pub fn find(records: &[RunRecord], since: Option<&str>) -> Vec<Anomaly> {
+    // The successful runs of each transformation and variant, in order.
+    let mut groups: HashMap<(&str, Option<&str>), Vec<usize>> = HashMap::new();
     let mut found = Vec::new();
     for (i, run) in records.iter().enumerate() {
-        if run.status != "success" || since.is_some_and(|s| run.started_at.as_str() < s) {
+        let Some(subject) = run.subject() else { continue };
+        if run.status != "success" {
             continue;
         }
-        let Some(subject) = run.subject() else { continue };
-        let history: Vec<usize> = records[..i]
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(_, r)| {
-                r.status == "success" && r.subject() == Some(subject) && r.variant == run.variant
-            })
-            .map(|(j, _)| j)
-            .take(WINDOW)
-            .collect();
-        for metric in [Metric::Duration, Metric::Memory] {
-            if let Some(anomaly) = judge(records, i, &history, metric) {
-                found.push(anomaly);
+        let group = groups.entry((subject, run.variant.as_deref())).or_default();
+        if since.is_none_or(|s| run.started_at.as_str() >= s) {
+            // The latest runs first.
+            let history: Vec<usize> = group.iter().rev().take(WINDOW).copied().collect();
+            for metric in [Metric::Duration, Metric::Memory] {
+                if let Some(anomaly) = judge(records, i, &history, metric) {
+                    found.push(anomaly);
+                }
             }
         }
+        group.push(i);
     }
     found
 }
