@@ -242,3 +242,64 @@ fn history_of_imported_runs_snapshot() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout);
 }
+
+/// Real DuckDB runs of a SQL file, recorded on two commits: when the second commit makes the
+/// query read a big table, its run is an anomaly whose likely cause names the code and the
+/// lineage that changed.
+#[test]
+fn an_anomaly_after_a_code_change_names_the_change() {
+    let Some(venv) = python_venv("an_anomaly_after_a_code_change_names_the_change") else {
+        return;
+    };
+    let mut repo = TestRepo::new();
+    let runner =
+        "import duckdb, sys\nduckdb.connect(sys.argv[1]).execute(open(sys.argv[2]).read())\n";
+    let setup = "CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS mart;\n\
+                 CREATE OR REPLACE TABLE raw.small AS SELECT range AS id FROM range(20000);\n\
+                 CREATE OR REPLACE TABLE raw.big AS SELECT range AS id FROM range(3000000);\n";
+    let small =
+        "CREATE OR REPLACE TABLE mart.counts AS SELECT count(DISTINCT id) AS n FROM raw.small";
+    let first = repo.commit(
+        &[
+            ("run.py", runner),
+            ("setup.sql", setup),
+            ("counts.sql", small),
+            (".gitignore", "*.db\n"),
+        ],
+        "counts from raw.small",
+    );
+    let python = venv.join("bin/python");
+    let python = python.to_str().unwrap();
+    let run = |repo: &TestRepo, file: &str, id: Option<&str>| {
+        let mut args = vec!["run"];
+        if let Some(id) = id {
+            args.extend(["--transformation", id]);
+        }
+        args.extend(["--", python, "run.py", "w.db", file]);
+        let out = repo.lineage(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    };
+    run(&repo, "setup.sql", None);
+    for _ in 0..6 {
+        run(&repo, "counts.sql", Some("counts.sql#1"));
+    }
+    let big = small.replace("raw.small", "raw.big");
+    let second = repo.commit(&[("counts.sql", &big)], "counts from raw.big");
+    run(&repo, "counts.sql", Some("counts.sql#1"));
+
+    let out = repo.lineage(&["anomalies", "--transformation", "counts.sql#1", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let found = out.json()["anomalies"].as_array().cloned().unwrap_or_default();
+    assert!(!found.is_empty(), "{}", out.stdout);
+    for anomaly in &found {
+        assert_eq!(anomaly["commit"], second.as_str());
+        assert_eq!(anomaly["previous_commit"], first.as_str());
+        assert!(anomaly["ratio"].as_f64().is_some_and(|r| r > 1.4), "{anomaly}");
+        let causes = anomaly["causes"].to_string();
+        assert!(causes.contains("code changed: counts.sql differs"), "{causes}");
+        assert!(
+            causes.contains("reads + raw.big") && causes.contains("reads - raw.small"),
+            "{causes}"
+        );
+    }
+}
