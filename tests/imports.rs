@@ -214,12 +214,14 @@ fn a_big_duckdb_query_among_small_ones_is_an_anomaly() {
     run("3000000");
     let out = repo.lineage(&["anomalies", "--format", "json"]);
     let found = out.json()["anomalies"].as_array().cloned().unwrap_or_default();
-    let big: Vec<&serde_json::Value> =
-        found.iter().filter(|a| a["ratio"].as_f64().is_some_and(|r| r > 1.0)).collect();
-    assert!(!big.is_empty(), "{}", out.stdout);
+    // Only the big run is asserted: a small one slowed by the machine's other work may be
+    // flagged too, and that is the detector doing its job, not a failure.
     let last = runs(&repo).last().cloned().unwrap();
+    let big: Vec<&serde_json::Value> =
+        found.iter().filter(|a| a["started_at"] == last["started_at"]).collect();
+    assert!(!big.is_empty(), "{}", out.stdout);
     for anomaly in &big {
-        assert_eq!(anomaly["started_at"], last["started_at"], "{anomaly}");
+        assert!(anomaly["ratio"].as_f64().is_some_and(|r| r > 1.4), "{anomaly}");
         let causes = anomaly["causes"].to_string();
         assert!(causes.contains("input rows 150.0x the usual"), "{causes}");
     }
@@ -290,9 +292,11 @@ fn an_anomaly_after_a_code_change_names_the_change() {
     let out = repo.lineage(&["anomalies", "--transformation", "counts.sql#1", "--format", "json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let found = out.json()["anomalies"].as_array().cloned().unwrap_or_default();
-    assert!(!found.is_empty(), "{}", out.stdout);
-    for anomaly in &found {
-        assert_eq!(anomaly["commit"], second.as_str());
+    // The run on the second commit; a small run slowed by other work may be flagged as well.
+    let changed: Vec<&serde_json::Value> =
+        found.iter().filter(|a| a["commit"] == second.as_str()).collect();
+    assert!(!changed.is_empty(), "{}", out.stdout);
+    for anomaly in changed {
         assert_eq!(anomaly["previous_commit"], first.as_str());
         assert!(anomaly["ratio"].as_f64().is_some_and(|r| r > 1.4), "{anomaly}");
         let causes = anomaly["causes"].to_string();
