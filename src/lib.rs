@@ -3,7 +3,8 @@
 //! Data flows one way through the modules, in the order they are declared:
 //! `extract` (bytes of one file -> its lineage fragment, pure) -> `graph` (fragments -> the
 //! lineage graph) -> `store` (snapshots as git notes, the fragment cache) -> `report` (fragments or graph ->
-//! JSON, text); `workers` spreads files over the cores; `config` resolves the
+//! JSON, text); `predict` trains run-cost models; `workers`
+//! spreads files over the cores; `config` resolves the
 //! settings that apply to a path, `cli` wires commands to all of it, and `corpus` measures
 //! accuracy against third-party cases.
 
@@ -14,6 +15,7 @@ pub mod corpus;
 pub mod diagnostic;
 pub mod extract;
 pub mod graph;
+pub mod predict;
 pub mod report;
 pub mod source;
 pub mod store;
