@@ -12,6 +12,7 @@
 //! Features and the CLI (`git lineage train`, `predict`) come later.
 
 pub mod gbdt;
+pub mod onnx;
 
 /// What can go wrong when training or running a model. Bad training data is refused with the
 /// row or parameter named, never a panic.
