@@ -13,6 +13,9 @@
 
 pub mod gbdt;
 pub mod onnx;
+pub mod runtime;
+
+use std::path::PathBuf;
 
 /// What can go wrong when training or running a model. Bad training data is refused with the
 /// row or parameter named, never a panic.
@@ -30,4 +33,13 @@ pub enum Error {
     ValidationIndex { index: usize, rows: usize },
     #[error("parameter {name}: {why}")]
     Parameter { name: &'static str, why: String },
+    /// The ONNX Runtime library is not where we looked; `hint` says how to install it.
+    #[error("ONNX Runtime library not found at {}\n  hint: {hint}", path.display())]
+    RuntimeMissing { path: PathBuf, hint: String },
+    /// A file was there but ONNX Runtime would not load from it (not a library, too old, …).
+    #[error("could not load ONNX Runtime from {}: {message}\n  hint: {hint}", path.display())]
+    RuntimeLoad { path: PathBuf, message: String, hint: String },
+    /// ONNX Runtime refused a model or a run; `during` names the step.
+    #[error("ONNX Runtime failed while {during}: {message}")]
+    Runtime { during: &'static str, message: String },
 }
