@@ -1,5 +1,6 @@
 //! `git lineage run` and `git lineage history`: the execution history kept beside the lineage.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
@@ -116,10 +117,7 @@ struct HistoryRun {
 /// whether its lineage changed since the run before.
 pub fn run_history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let (mut records, unreadable) = runs::read_all(&repo)?;
-    for u in unreadable {
-        eprintln!("git-lineage: run note of {}, line {}: {}; skipped", u.commit, u.line, u.problem);
-    }
+    let mut records = read_runs(&repo)?;
     if let Some(t) = &args.transformation {
         records.retain(|r| r.subject() == Some(t.as_str()));
     }
@@ -140,11 +138,48 @@ pub fn run_history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Every recorded run, oldest first; lines that cannot be read are said and skipped.
+fn read_runs(repo: &Repo) -> anyhow::Result<Vec<RunRecord>> {
+    let (records, unreadable) = runs::read_all(repo)?;
+    for u in unreadable {
+        eprintln!("git-lineage: run note of {}, line {}: {}; skipped", u.commit, u.line, u.problem);
+    }
+    Ok(records)
+}
+
+/// Transformations as the lineage of a commit has them, each file's read once per commit.
+struct LineageAt<'r> {
+    builder: snapshot::Builder<'r>,
+    /// (commit, file) -> that file's lineage at that commit, if it has any.
+    files: RefCell<HashMap<(String, String), Option<Fragment>>>,
+}
+
+impl<'r> LineageAt<'r> {
+    fn new(repo: &'r Repo) -> Self {
+        let builder = snapshot::Builder::new(repo, workers::default_jobs()).remembering();
+        LineageAt { builder, files: RefCell::new(HashMap::new()) }
+    }
+
+    /// The transformation `id` (`path#line`) at `commit`.
+    fn transformation(&self, commit: &str, id: &str) -> Option<Transformation> {
+        let file = file_of(id);
+        let mut files = self.files.borrow_mut();
+        let fragment = files.entry((commit.to_string(), file.to_string())).or_insert_with(|| {
+            let snapshot = self.builder.of_commit(commit, Overrides::default()).ok();
+            snapshot.and_then(|s| s.files.into_iter().find(|f| f.path == file))
+        });
+        fragment.as_ref()?.transformations.iter().find(|t| t.id == id).cloned()
+    }
+}
+
+/// The file of a transformation id (`path#line`).
+fn file_of(id: &str) -> &str {
+    id.split_once('#').map_or(id, |(f, _)| f)
+}
+
 /// Compare each run's transformation with its previous run's, on their commits' lineage.
 fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> Vec<HistoryRun> {
-    let builder = snapshot::Builder::new(repo, workers::default_jobs()).remembering();
-    // (commit, file) -> that file's lineage at that commit, if it has any.
-    let mut lineage: HashMap<(String, String), Option<Fragment>> = HashMap::new();
+    let lineage = LineageAt::new(repo);
     // transformation -> its lineage at its previous run.
     let mut last: HashMap<String, Transformation> = HashMap::new();
     let mut out = Vec::new();
@@ -153,21 +188,15 @@ fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> Vec<HistoryRun>
             out.push(HistoryRun { record, lineage_change: "unknown" });
             continue;
         };
-        let file = id.split_once('#').map_or(id.as_str(), |(f, _)| f);
-        let fragment =
-            lineage.entry((record.commit.clone(), file.to_string())).or_insert_with(|| {
-                let snapshot = builder.of_commit(&record.commit, Overrides::default()).ok();
-                snapshot.and_then(|s| s.files.into_iter().find(|f| f.path == file))
-            });
-        let now = fragment.as_ref().and_then(|f| f.transformations.iter().find(|t| t.id == id));
-        let change = match (last.get(&id), now) {
+        let now = lineage.transformation(&record.commit, &id);
+        let change = match (last.get(&id), &now) {
             (_, None) => "unknown",
             (None, Some(_)) => "first",
             (Some(before), Some(now)) if graph::diff::same(before, now) => "same",
             (Some(_), Some(_)) => "changed",
         };
         if let Some(now) = now {
-            last.insert(id.clone(), now.clone());
+            last.insert(id, now);
         }
         out.push(HistoryRun { record, lineage_change: change });
     }
@@ -300,15 +329,12 @@ struct Reported<'a> {
 pub fn run_anomalies(args: &AnomaliesArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let (records, unreadable) = runs::read_all(&repo)?;
-    for u in unreadable {
-        eprintln!("git-lineage: run note of {}, line {}: {}; skipped", u.commit, u.line, u.problem);
-    }
+    let records = read_runs(&repo)?;
     let mut found = anomaly::find(&records, since.as_deref());
     if let Some(t) = &args.transformation {
         found.retain(|a| records[a.run].subject() == Some(t.as_str()));
     }
-    let builder = snapshot::Builder::new(&repo, workers::default_jobs()).remembering();
+    let lineage = LineageAt::new(&repo);
     let reported: Vec<Reported> = found
         .iter()
         .map(|a| {
@@ -328,7 +354,7 @@ pub fn run_anomalies(args: &AnomaliesArgs) -> anyhow::Result<ExitStatus> {
                 history_runs: a.history_runs,
                 adjusted_for_rows: a.rows_slope.is_some(),
                 previous_commit: &previous.commit,
-                causes: causes(&repo, &builder, &records, a),
+                causes: causes(&repo, &lineage, &records, a),
             }
         })
         .collect();
@@ -377,17 +403,17 @@ fn parse_since(text: &str) -> anyhow::Result<String> {
 /// What may explain an anomaly: what differs between the run and the latest run before it.
 fn causes(
     repo: &Repo,
-    builder: &snapshot::Builder,
+    lineage: &LineageAt,
     records: &[RunRecord],
     a: &anomaly::Anomaly,
 ) -> Vec<String> {
     let (run, previous) = (&records[a.run], &records[a.previous]);
     let short = |c: &str| c[..c.len().min(10)].to_string();
     let mut causes = Vec::new();
-    let file = run.transformation.as_deref().map(|t| t.split_once('#').map_or(t, |(f, _)| f));
     if run.commit != previous.commit
-        && let Some(file) = file
+        && let Some(id) = run.transformation.as_deref()
     {
+        let file = file_of(id);
         let blob = |commit: &str| repo.blob_at(commit, file).ok().flatten();
         if blob(&run.commit) != blob(&previous.commit) {
             causes.push(format!(
@@ -396,15 +422,8 @@ fn causes(
                 short(&run.commit)
             ));
         }
-        let lineage = |commit: &str| {
-            let snapshot = builder.of_commit(commit, Overrides::default()).ok()?;
-            let fragment = snapshot.files.into_iter().find(|f| f.path == file)?;
-            fragment
-                .transformations
-                .into_iter()
-                .find(|t| Some(t.id.as_str()) == run.transformation.as_deref())
-        };
-        if let (Some(before), Some(now)) = (lineage(&previous.commit), lineage(&run.commit))
+        if let (Some(before), Some(now)) =
+            (lineage.transformation(&previous.commit, id), lineage.transformation(&run.commit, id))
             && !graph::diff::same(&before, &now)
         {
             causes.push(format!("lineage changed: {}", lineage_change(&before, &now)));
