@@ -88,16 +88,13 @@ pub fn run(command: &ImportCommand) -> anyhow::Result<ExitStatus> {
             (read.map(|i| (i, results_name)), place, Some(project))
         }
         ImportCommand::Openlineage { file, place } => {
-            let name = display(file);
-            (import::openlineage::read(&name, &read_text(file)?).map(|i| (i, name)), place, None)
+            (one_file(file, import::openlineage::read)?, place, None)
         }
         ImportCommand::Csv { file, place } => {
-            let name = display(file);
-            (import::table::read_csv(&name, &read_text(file)?).map(|i| (i, name)), place, None)
+            (one_file(file, import::table::read_csv)?, place, None)
         }
         ImportCommand::Jsonl { file, place } => {
-            let name = display(file);
-            (import::table::read_jsonl(&name, &read_text(file)?).map(|i| (i, name)), place, None)
+            (one_file(file, import::table::read_jsonl)?, place, None)
         }
     };
     let (imported, name) = match read {
@@ -106,6 +103,18 @@ pub fn run(command: &ImportCommand) -> anyhow::Result<ExitStatus> {
     };
     let base = base.and_then(|project| relative_to_workdir(&repo, &project));
     place_and_record(&repo, imported, &name, place, base.as_deref())
+}
+
+/// What an importer of one file reads from it, with the name its diagnostics give the file.
+type Read = Result<(Imported, String), Vec<Malformed>>;
+
+/// Read one file with an importer of one file.
+fn one_file(
+    file: &Path,
+    reader: fn(&str, &str) -> Result<Imported, Vec<Malformed>>,
+) -> anyhow::Result<Read> {
+    let name = display(file);
+    Ok(reader(&name, &read_text(file)?).map(|imported| (imported, name)))
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
