@@ -161,12 +161,8 @@ mod tests {
     use super::*;
 
     fn run(t: &str, day: u32, wall_ms: f64, rss: Option<u64>, rows: Option<u64>) -> RunRecord {
-        let mut r = RunRecord::imported(
-            "csv",
-            "c".into(),
-            format!("2026-11-{day:02}T00:00:00.000Z"),
-            wall_ms,
-        );
+        let mut r =
+            RunRecord::new("csv", "c".into(), format!("2026-11-{day:02}T00:00:00.000Z"), wall_ms);
         r.transformation = Some(t.to_string());
         r.max_rss_bytes = rss;
         r.rows_in = rows;

@@ -84,13 +84,9 @@ impl RunRecord {
             Outcome::Signaled(signal) => ("killed", None, Some(signal)),
         };
         RunRecord {
-            schema_version: RECORD_VERSION,
             transformation: context.transformation,
             variant: context.variant,
-            commit: context.commit,
             dirty: context.dirty,
-            started_at: rfc3339(m.started_at),
-            wall_ms: millis(m.wall),
             user_ms: Some(millis(m.user)),
             sys_ms: Some(millis(m.sys)),
             max_rss_bytes: Some(m.max_rss_bytes),
@@ -101,18 +97,15 @@ impl RunRecord {
             status: status.to_string(),
             exit_code,
             signal,
-            source: "run".to_string(),
             host: context.host,
             program: context.program,
-            run_id: None,
-            job: None,
-            phases_ms: None,
-            message: None,
+            ..RunRecord::new("run", context.commit, rfc3339(m.started_at), millis(m.wall))
         }
     }
 
-    /// A record of a run that another tool measured; the importer fills in what it knows.
-    pub fn imported(source: &str, commit: String, started_at: String, wall_ms: f64) -> RunRecord {
+    /// A successful run of `source` with only its time known; measurements and importers
+    /// fill in what else they know.
+    pub fn new(source: &str, commit: String, started_at: String, wall_ms: f64) -> RunRecord {
         RunRecord {
             schema_version: RECORD_VERSION,
             transformation: None,

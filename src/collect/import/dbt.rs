@@ -163,7 +163,7 @@ fn run(
     }
     let wall_ms = (result.execution_time * 1_000_000.0).round() / 1000.0;
     let started_at = format_timestamp(started.unwrap_or(generated_at));
-    let mut record = RunRecord::imported("dbt", String::new(), started_at, wall_ms);
+    let mut record = RunRecord::new("dbt", String::new(), started_at, wall_ms);
     record.status = status.to_string();
     record.run_id = Some(format!("{}/{}", metadata.invocation_id, result.unique_id));
     record.job = Some(result.unique_id.clone());

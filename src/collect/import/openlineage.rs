@@ -162,7 +162,7 @@ fn make_run(
     end: jiff::Timestamp,
     status: &str,
 ) -> ImportedRun {
-    let mut record = RunRecord::imported(
+    let mut record = RunRecord::new(
         "openlineage",
         String::new(),
         format_timestamp(start),

@@ -161,8 +161,7 @@ fn run(file: &str, line: Option<usize>, source: &str, row: &Row) -> Result<Impor
     if ["transformation", "job", "file"].iter().all(|c| !row.contains_key(*c)) {
         return Err(bad("transformation", "missing: a run needs a transformation, job or file"));
     }
-    let mut record =
-        RunRecord::imported(source, String::new(), format_timestamp(started_at), wall_ms);
+    let mut record = RunRecord::new(source, String::new(), format_timestamp(started_at), wall_ms);
     record.transformation = text("transformation");
     record.job = text("job");
     record.variant = text("variant");
