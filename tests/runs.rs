@@ -45,6 +45,28 @@ fn a_run_passes_its_streams_and_exit_code_through_and_is_recorded() {
 }
 
 #[test]
+fn the_command_reports_rows_in_its_facts_file() {
+    let mut repo = TestRepo::new();
+    repo.commit(&[("a.sql", "INSERT INTO mart.a SELECT x FROM raw.a")], "one");
+    let write = r#"printf '{"rows_in": 120, "rows_out": 7}' > "$GIT_LINEAGE_RUN_FACTS""#;
+    let out = repo.lineage(&["run", "--rows-in", "5", "--", "sh", "-c", write]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // A typo in the facts is said, and the run is still recorded with the flags' values.
+    let typo = r#"printf '{"rows_ot": 7}' > "$GIT_LINEAGE_RUN_FACTS""#;
+    let out = repo.lineage(&["run", "--rows-in", "5", "--", "sh", "-c", typo]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("GIT_LINEAGE_RUN_FACTS: unknown field `rows_ot`"),
+        "{}",
+        out.stderr
+    );
+    let runs = runs(&repo);
+    let rows: Vec<_> =
+        runs.iter().map(|r| (r["rows_in"].as_u64(), r["rows_out"].as_u64())).collect();
+    assert_eq!(rows, [(Some(120), Some(7)), (Some(5), None)]);
+}
+
+#[test]
 fn a_killed_command_is_recorded_with_its_signal() {
     let mut repo = TestRepo::new();
     repo.commit(&[("a.sql", "SELECT 1")], "one");

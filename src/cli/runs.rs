@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::ExitStatus;
-use crate::collect::record::{RunContext, RunRecord};
+use crate::collect::record::{FACTS_ENV, Facts, RunContext, RunRecord};
 use crate::collect::{anomaly, measure};
 use crate::config::Overrides;
 use crate::extract::{Fragment, Transformation};
@@ -30,7 +30,9 @@ pub struct RunArgs {
     /// Rows read, when the caller knows.
     #[arg(long)]
     rows_in: Option<u64>,
-    /// Rows written, when the caller knows.
+    /// Rows written, when the caller knows. The command itself may report rows in and out
+    /// once it knows them: it writes `{"rows_in": N, "rows_out": M}` to the file named by
+    /// `$GIT_LINEAGE_RUN_FACTS`, and those win over the flags.
     #[arg(long)]
     rows_out: Option<u64>,
     /// The command, after `--`.
@@ -51,7 +53,13 @@ pub fn run_run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
     if let Err(e) = &target {
         eprintln!("git-lineage: this run will not be recorded: {e:#}");
     }
-    let measured = match measure::run(&args.command) {
+    // A fresh file the command may write its facts to (rows out are known only after it ran).
+    let facts_file = tempfile::NamedTempFile::new()
+        .map_err(|e| eprintln!("git-lineage: no facts file for this run: {e}"))
+        .ok();
+    let env: Vec<(&str, &std::ffi::OsStr)> =
+        facts_file.iter().map(|f| (FACTS_ENV, f.path().as_os_str())).collect();
+    let measured = match measure::run(&args.command, &env) {
         Ok(measured) => measured,
         Err(e @ measure::MeasureError::Spawn { .. }) => {
             // As a shell says it: 127, the command could not be run.
@@ -61,6 +69,14 @@ pub fn run_run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
         Err(e) => return Err(e.into()),
     };
     if let Ok((context, repo)) = target {
+        let context = match facts_file.as_ref().map(|f| read_facts(f.path())) {
+            Some(Ok(facts)) => context.with_facts(facts),
+            Some(Err(problem)) => {
+                eprintln!("git-lineage: {FACTS_ENV}: {problem}; the run is recorded without them");
+                context
+            }
+            None => context,
+        };
         let record = RunRecord::measured(context, &measured);
         if let Err(e) = repo.append_note_line(RUNS_REF, &record.commit, &record.to_line()) {
             eprintln!("git-lineage: the run was not recorded: {:#}", anyhow::Error::from(e));
@@ -68,6 +84,12 @@ pub fn run_run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
     }
     let code = measured.outcome.exit_code().clamp(0, 255);
     Ok(ExitStatus::Code(u8::try_from(code).unwrap_or(1)))
+}
+
+/// The facts the command wrote to its facts file, if any.
+fn read_facts(path: &Path) -> Result<Facts, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    Facts::parse(&text)
 }
 
 fn context(repo: &Repo, args: &RunArgs) -> anyhow::Result<RunContext> {

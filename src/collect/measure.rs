@@ -3,7 +3,7 @@
 //! peak resident memory and blocks read and written of the child and every descendant it
 //! waited for. Nothing is estimated.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::sync::Arc;
@@ -69,8 +69,9 @@ const STOP_SIGNALS: [i32; 4] = [
 /// A 512-byte block: the unit of `ru_inblock` and `ru_oublock`.
 const BLOCK: u64 = 512;
 
-/// Run `command` (program and arguments) with this process's standard streams, and measure it.
-pub fn run(command: &[OsString]) -> Result<Measured, MeasureError> {
+/// Run `command` (program and arguments) with this process's standard streams and environment
+/// plus `env`, and measure it.
+pub fn run(command: &[OsString], env: &[(&str, &OsStr)]) -> Result<Measured, MeasureError> {
     let (program, args) = command.split_first().ok_or(MeasureError::Empty)?;
     let name = program.to_string_lossy().into_owned();
     let caught = Arc::new(AtomicBool::new(false));
@@ -87,6 +88,7 @@ pub fn run(command: &[OsString]) -> Result<Measured, MeasureError> {
     let clock = Instant::now();
     let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .spawn()
         .map_err(|source| MeasureError::Spawn { program: name.clone(), source })?;
     let status =
@@ -129,7 +131,7 @@ mod tests {
     #[test]
     fn cpu_memory_and_exit_status_are_the_childs() {
         // Burn CPU and memory in a grandchild: the shell waits for it, so it counts.
-        let m = run(&sh("x=$(head -c 30000000 /dev/zero | tr '\\0' a); n=0; while [ $n -lt 20000 ]; do n=$((n+1)); done; exit 3")).unwrap();
+        let m = run(&sh("x=$(head -c 30000000 /dev/zero | tr '\\0' a); n=0; while [ $n -lt 20000 ]; do n=$((n+1)); done; exit 3"), &[]).unwrap();
         assert_eq!(m.outcome, Outcome::Exited(3));
         assert!(m.user + m.sys > Duration::from_millis(10), "{m:?}");
         assert!(m.max_rss_bytes > 1_000_000, "{m:?}");
@@ -138,9 +140,9 @@ mod tests {
 
     #[test]
     fn a_killed_command_is_measured_with_its_signal() {
-        let m = run(&sh("kill -9 $$")).unwrap();
+        let m = run(&sh("kill -9 $$"), &[]).unwrap();
         assert_eq!(m.outcome, Outcome::Signaled(9));
         assert_eq!(m.outcome.exit_code(), 137);
-        assert!(matches!(run(&["/no/such/program".into()]), Err(MeasureError::Spawn { .. })));
+        assert!(matches!(run(&["/no/such/program".into()], &[]), Err(MeasureError::Spawn { .. })));
     }
 }

@@ -75,6 +75,41 @@ pub struct RunContext {
     pub program: Option<String>,
 }
 
+/// The environment variable that names the facts file of `git lineage run`: the measured
+/// command may write there what only it knows (see [`Facts`]), the way CI runners hand steps a
+/// file for their outputs.
+pub const FACTS_ENV: &str = "GIT_LINEAGE_RUN_FACTS";
+
+/// What a measured command reported about itself in its facts file: a JSON object such as
+/// `{"rows_in": 1200, "rows_out": 40}`. Rows out are only known once the command has run, so a
+/// flag given before the run cannot carry them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facts {
+    pub rows_in: Option<u64>,
+    pub rows_out: Option<u64>,
+}
+
+impl Facts {
+    /// The facts in `text`; an empty file (the command wrote nothing) has none.
+    pub fn parse(text: &str) -> Result<Facts, String> {
+        if text.trim().is_empty() {
+            return Ok(Facts::default());
+        }
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+impl RunContext {
+    /// The context with what the command reported; its facts win over flags given before.
+    #[must_use]
+    pub fn with_facts(mut self, facts: Facts) -> RunContext {
+        self.rows_in = facts.rows_in.or(self.rows_in);
+        self.rows_out = facts.rows_out.or(self.rows_out);
+        self
+    }
+}
+
 impl RunRecord {
     /// The record of a measured run.
     pub fn measured(context: RunContext, m: &Measured) -> RunRecord {
@@ -199,6 +234,18 @@ mod tests {
     use super::*;
 
     use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn facts_from_the_command_win_over_flags() {
+        let context = RunContext { rows_in: Some(5), rows_out: Some(6), ..RunContext::default() };
+        let facts = Facts::parse(r#"{"rows_out": 40}"#).unwrap();
+        let context = context.with_facts(facts);
+        assert_eq!((context.rows_in, context.rows_out), (Some(5), Some(40)));
+        assert_eq!(Facts::parse(" \n"), Ok(Facts::default()));
+        let typo = Facts::parse(r#"{"rows": 1}"#).unwrap_err();
+        assert!(typo.contains("unknown field `rows`"), "{typo}");
+        assert!(Facts::parse(r#"{"rows_in": -1}"#).is_err());
+    }
 
     #[test]
     fn times_are_rfc3339_utc() {
