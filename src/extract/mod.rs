@@ -73,6 +73,179 @@ pub struct Transformation {
     /// to expand `*` and resolve columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_columns: Vec<String>,
+    /// Counts that describe the shape of the statement's SQL (joins, aggregations, sorts, …):
+    /// features of the run-cost model. Absent from notes written before 0.2.0.
+    #[serde(default, skip_serializing_if = "Structure::is_empty")]
+    pub structure: Structure,
+}
+
+/// The shape of one statement's SQL, as counts over the whole statement (CTEs, subqueries and
+/// set operations included). Statements only the fallback recovered (`partial`, kind
+/// `unparsed`) have only `tables` and `tokens`. Zero counts are left out of the JSON.
+///
+/// Computed by one walk of the parsed statement (`extract::sql::structure`); the counts are
+/// syntactic: they say what the SQL asks for, not what an engine's plan will do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Structure {
+    /// Inner joins: `JOIN`, `INNER JOIN`, MySQL's `STRAIGHT_JOIN`, and a MERGE whose only
+    /// clauses are `WHEN MATCHED`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub joins_inner: u32,
+    /// Outer joins that keep one side: `LEFT` / `RIGHT [OUTER] JOIN`, `OUTER APPLY`, Snowflake's
+    /// `ASOF JOIN`, ClickHouse's `LEFT ARRAY JOIN`, and a MERGE with `WHEN NOT MATCHED`
+    /// clauses for one side only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub joins_outer: u32,
+    /// `FULL [OUTER] JOIN`, and a MERGE with both `WHEN NOT MATCHED [BY TARGET]` and `WHEN NOT
+    /// MATCHED BY SOURCE` clauses.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub joins_full: u32,
+    /// Cross joins: `CROSS JOIN`, `CROSS APPLY`, Hive's `LATERAL VIEW`, ClickHouse's `[INNER]
+    /// ARRAY JOIN`, and comma-separated FROM items beyond the first (of a SELECT, of UPDATE's
+    /// FROM after its target, of DELETE's USING).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub joins_cross: u32,
+    /// Semi and anti joins: `[LEFT | RIGHT] SEMI` / `ANTI JOIN`, and the `[NOT] IN (subquery)`,
+    /// `[NOT] EXISTS (subquery)` and `= ANY / ALL (subquery)` predicates.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub joins_semi: u32,
+    /// Aggregate function calls without OVER: known aggregates (count, sum, avg, min, max,
+    /// array_agg, percentile_*, approx_*, …) and any call with FILTER or WITHIN GROUP.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aggregates: u32,
+    /// SELECTs with a GROUP BY.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub group_by: u32,
+    /// Expressions in all GROUP BY lists, each one inside ROLLUP, CUBE and GROUPING SETS too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub group_keys: u32,
+    /// SELECTs with a HAVING.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub having: u32,
+    /// Function calls with OVER (window functions and windowed aggregates), wherever they
+    /// stand: select list, QUALIFY, ORDER BY.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub windows: u32,
+    /// `SELECT DISTINCT` and `DISTINCT ON`, plus function calls with DISTINCT arguments
+    /// (`count(DISTINCT x)`, windowed or not).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub distinct: u32,
+    /// Queries with an ORDER BY (a window's ORDER BY is not one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub order_by: u32,
+    /// ORDER BYs without LIMIT, FETCH or TOP in a query whose rows go somewhere other than the
+    /// client (a subquery, a CTE, the body of an INSERT, CTAS or view, a dbt model): a sort
+    /// the engine may skip, or must do for nothing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub order_by_without_limit: u32,
+    /// Queries with a LIMIT, FETCH or TOP.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub limit: u32,
+    /// Top-level AND-conjuncts of all WHERE clauses (of SELECT, UPDATE and DELETE).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filters: u32,
+    /// Conjuncts of a WHERE whose SELECT (or UPDATE, DELETE) has at least one join, so they
+    /// apply to the join's result (as far as the SQL says: an optimizer may push them down).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filters_after_join: u32,
+    /// Conjuncts of a WHERE in a join-less SELECT that is the body of a derived table or of a
+    /// CTE that a joining SELECT (or MERGE, UPDATE, DELETE) reads: rows filtered before they
+    /// meet the join. Each such WHERE counts once however many joins read it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filters_before_join: u32,
+    /// Derived tables (subqueries in FROM / JOIN) and scalar, IN and EXISTS subqueries.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub subqueries: u32,
+    /// Common table expressions, in all WITH clauses.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ctes: u32,
+    /// Set operations: UNION, INTERSECT, EXCEPT / MINUS, with or without ALL.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub set_operations: u32,
+    /// Set operations without ALL, which remove duplicates (`UNION`, `UNION DISTINCT`,
+    /// `INTERSECT`, `EXCEPT`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub union_distinct: u32,
+    /// Wildcard projection items: `*` and `t.*` in a select list (not `count(*)`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub select_star: u32,
+    /// Function calls that are neither aggregates nor windows, including the forms sqlparser
+    /// gives their own syntax (CAST, CONVERT, EXTRACT, SUBSTRING, TRIM, POSITION, OVERLAY,
+    /// CEIL, FLOOR).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub functions: u32,
+    /// Calls of user-defined functions, also counted as aggregates, windows or functions: a
+    /// heuristic, calls whose name is qualified (`schema.fn`; BigQuery's `SAFE.` prefix aside)
+    /// or not in a list of common built-in functions across dialects.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub udfs: u32,
+    /// CASE expressions.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub case_expressions: u32,
+    /// Pattern matches: LIKE, ILIKE, SIMILAR TO, RLIKE / REGEXP (negated or not), and calls of
+    /// `regexp*` and `rlike` functions (also counted as functions).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pattern_matches: u32,
+    /// Table references in FROM, JOIN, USING and the targets of UPDATE, DELETE and MERGE: base
+    /// tables and CTE references, each reference once (table functions are not counted). For
+    /// a statement the fallback recovered: the distinct tables it found.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tables: u32,
+    /// Tokens of the statement (sqlparser's tokenizer; comments and whitespace are not
+    /// tokens): a measure of its size that formatting does not change.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tokens: u32,
+}
+
+/// How many counts a [`Structure`] has.
+pub const STRUCTURE_FIELDS: usize = 28;
+
+impl Structure {
+    /// No count is set: a statement without structure, or a note written before there was one.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Every count with its JSON name, in declaration order: the feature columns of the
+    /// run-cost model, which read the names from here instead of repeating them.
+    pub fn fields(&self) -> [(&'static str, u32); STRUCTURE_FIELDS] {
+        [
+            ("joins_inner", self.joins_inner),
+            ("joins_outer", self.joins_outer),
+            ("joins_full", self.joins_full),
+            ("joins_cross", self.joins_cross),
+            ("joins_semi", self.joins_semi),
+            ("aggregates", self.aggregates),
+            ("group_by", self.group_by),
+            ("group_keys", self.group_keys),
+            ("having", self.having),
+            ("windows", self.windows),
+            ("distinct", self.distinct),
+            ("order_by", self.order_by),
+            ("order_by_without_limit", self.order_by_without_limit),
+            ("limit", self.limit),
+            ("filters", self.filters),
+            ("filters_after_join", self.filters_after_join),
+            ("filters_before_join", self.filters_before_join),
+            ("subqueries", self.subqueries),
+            ("ctes", self.ctes),
+            ("set_operations", self.set_operations),
+            ("union_distinct", self.union_distinct),
+            ("select_star", self.select_star),
+            ("functions", self.functions),
+            ("udfs", self.udfs),
+            ("case_expressions", self.case_expressions),
+            ("pattern_matches", self.pattern_matches),
+            ("tables", self.tables),
+            ("tokens", self.tokens),
+        ]
+    }
+}
+
+// serde's `skip_serializing_if` passes the field by reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What a statement does, as a stable lower-case word in the JSON.
@@ -309,6 +482,10 @@ fn templated(
             statements.iter_mut().rev().find(|s| s.kind == Kind::Select || s.kind == Kind::Unparsed)
         {
             last.kind = if last.kind == Kind::Unparsed { Kind::Unparsed } else { Kind::Model };
+            // The model materializes the query: its ORDER BY orders rows no client receives.
+            if last.result_order_without_limit {
+                last.structure.order_by_without_limit += 1;
+            }
             last.writes.insert(relation.clone());
             last.columns = std::mem::take(&mut last.columns)
                 .into_iter()

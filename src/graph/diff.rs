@@ -147,6 +147,7 @@ fn change(
         renames: vec![],
         procedure: None,
         output_columns: vec![],
+        structure: crate::extract::Structure::default(),
     };
     let (b, a) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
     let this = after.or(before).unwrap_or(&empty);

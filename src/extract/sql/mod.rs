@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod names;
 pub mod scope;
 pub mod split;
+pub mod structure;
 
 use std::collections::BTreeSet;
 
@@ -27,7 +28,8 @@ use scope::{ColumnRef, Env, Relation, RelationKind, Scope, Shape, Walker, ident_
 use crate::diagnostic::Diagnostic;
 use crate::extract::fallback;
 use crate::extract::{
-    Catalog, ColumnEdge, Confidence, IndirectEdge, IndirectKind, Kind, Rename, Transformation,
+    Catalog, ColumnEdge, Confidence, IndirectEdge, IndirectKind, Kind, Rename, Structure,
+    Transformation,
 };
 use crate::source::LineIndex;
 
@@ -66,6 +68,12 @@ pub struct StatementLineage {
     /// The columns of what the statement produces (the dataset it creates, or a query's
     /// result), in order, when known (no unexpanded `*`).
     pub output_columns: Vec<String>,
+    /// The shape of the statement's SQL.
+    pub structure: Structure,
+    /// The statement is a query whose outermost ORDER BY has no LIMIT. `structure` does not
+    /// count that sort as one for nothing, since a client receives the rows in order; a dbt
+    /// model, which materializes the query, does.
+    pub result_order_without_limit: bool,
 }
 
 impl StatementLineage {
@@ -82,6 +90,8 @@ impl StatementLineage {
             confidence: Confidence::Full,
             procedure: None,
             output_columns: Vec::new(),
+            structure: Structure::default(),
+            result_order_without_limit: false,
         }
     }
 
@@ -112,6 +122,7 @@ impl StatementLineage {
             renames: self.renames,
             procedure: self.procedure,
             output_columns: self.output_columns,
+            structure: self.structure,
         }
     }
 }
@@ -143,21 +154,23 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
         let code_line = file_lines.line_of(code);
         let (parsed, used) = parse_chunks(text, &chunks[i..], options.dialect);
         match parsed {
-            Parsed::Statements(statements) => {
+            Parsed::Statements { statements, tokens } => {
                 let lines = (chunk_line, code_line);
                 out.extend(run_statements(
                     &statements,
-                    (options.dialect, options.indirect),
+                    (options.dialect, options.indirect, tokens),
                     lines,
                     &mut session,
                     &mut diagnostics,
                 ));
             }
-            Parsed::Repaired { statements, dropped, error } => {
+            Parsed::Repaired { statements, tokens, dropped, error } => {
                 let lines = (chunk_line, code_line);
+                // The dropped words were tokens of the statement as written.
+                let tokens = tokens.saturating_add(u32::try_from(dropped.len()).unwrap_or(0));
                 for mut lineage in run_statements(
                     &statements,
-                    (options.dialect, options.indirect),
+                    (options.dialect, options.indirect, tokens),
                     lines,
                     &mut session,
                     &mut diagnostics,
@@ -213,7 +226,13 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
                         error_message(&error)
                     ),
                 ));
-                out.extend(recover(chunk.text, code_line, session.default_schema.as_deref()));
+                let tokens = structure::token_count(chunk.text, options.dialect);
+                out.extend(recover(
+                    chunk.text,
+                    code_line,
+                    session.default_schema.as_deref(),
+                    tokens,
+                ));
             }
         }
         i += used.max(1);
@@ -222,10 +241,11 @@ pub fn analyze(text: &str, options: &SqlOptions<'_>) -> (Vec<StatementLineage>, 
 }
 
 /// The lineage of parsed statements in order, each seeing the session the ones before left.
-/// `lines` are the file lines of the chunk's start and of its first code.
+/// `tokens` counts the chunk's tokens; `lines` are the file lines of the chunk's start and of
+/// its first code.
 fn run_statements(
     statements: &[Statement],
-    (dialect, indirect): (Dialect, bool),
+    (dialect, indirect, tokens): (Dialect, bool, u32),
     (first_line, code_line): (usize, usize),
     session: &mut Session,
     diagnostics: &mut Vec<Diagnostic>,
@@ -240,6 +260,7 @@ fn run_statements(
             code_line,
             nested: statements.len() > 1,
             indirect,
+            tokens,
         };
         let effects = statement_lineage(statement, &env, &[], &mut out, diagnostics);
         apply_effects(effects, session);
@@ -249,10 +270,15 @@ fn run_statements(
 
 /// What the chunks at the head of a script parse to.
 enum Parsed<'t> {
-    Statements(Vec<Statement>),
+    /// The statements and how many tokens they are.
+    Statements {
+        statements: Vec<Statement>,
+        tokens: u32,
+    },
     /// Parsed once the words at (line, column) in the chunk were dropped.
     Repaired {
         statements: Vec<Statement>,
+        tokens: u32,
         dropped: Vec<(usize, usize, String)>,
         error: ParserError,
     },
@@ -274,7 +300,9 @@ fn parse_chunks<'t>(
     chunks: &[split::Chunk<'t>],
     dialect: Dialect,
 ) -> (Parsed<'t>, usize) {
-    let Some(first) = chunks.first() else { return (Parsed::Statements(Vec::new()), 0) };
+    let Some(first) = chunks.first() else {
+        return (Parsed::Statements { statements: Vec::new(), tokens: 0 }, 0);
+    };
     // Only BEGIN opens a block that spans statements; most chunks have none, and a byte
     // search is cheaper than the word scan.
     let has_begin = first.text.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"begin"));
@@ -290,8 +318,8 @@ fn parse_chunks<'t>(
         }
         let end = chunks[last].start + chunks[last].text.len();
         let joined = &text[first.start..end];
-        if let Ok(statements) = parse_with_relatives(joined, dialect) {
-            return (Parsed::Statements(statements), last + 1);
+        if let Ok((statements, tokens)) = parse_with_relatives(joined, dialect) {
+            return (Parsed::Statements { statements, tokens }, last + 1);
         }
         if let Some((begin, body_end)) = block_body(joined) {
             let body = &joined[begin..body_end];
@@ -302,9 +330,11 @@ fn parse_chunks<'t>(
         }
     }
     match parse_with_relatives(first.text, dialect) {
-        Ok(statements) => (Parsed::Statements(statements), 1),
+        Ok((statements, tokens)) => (Parsed::Statements { statements, tokens }, 1),
         Err(error) => match repair(first.text, dialect, &error) {
-            Some((statements, dropped)) => (Parsed::Repaired { statements, dropped, error }, 1),
+            Some((statements, tokens, dropped)) => {
+                (Parsed::Repaired { statements, tokens, dropped, error }, 1)
+            }
             None => (Parsed::Failed(error), 1),
         },
     }
@@ -391,7 +421,7 @@ fn repair(
     text: &str,
     dialect: Dialect,
     error: &ParserError,
-) -> Option<(Vec<Statement>, Vec<DroppedWord>)> {
+) -> Option<(Vec<Statement>, u32, Vec<DroppedWord>)> {
     let lines = LineIndex::new(text);
     let mut patched = text.to_string();
     let mut dropped = Vec::new();
@@ -415,7 +445,7 @@ fn repair(
         dropped.push((line, column, word.to_string()));
         patched.replace_range(start..start + word_len, &" ".repeat(word_len));
         match parse(&patched, dialect) {
-            Ok(statements) => return Some((statements, dropped)),
+            Ok((statements, tokens)) => return Some((statements, tokens, dropped)),
             Err(next) => error = next,
         }
     }
@@ -472,7 +502,10 @@ fn procedure_name(header: &str) -> Option<String> {
 }
 
 /// The dialect's own parser first, then its relatives; the first error is the one reported.
-fn parse_with_relatives(text: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {
+fn parse_with_relatives(
+    text: &str,
+    dialect: Dialect,
+) -> Result<(Vec<Statement>, u32), ParserError> {
     let first = parse(text, dialect);
     if first.is_ok() {
         return first;
@@ -481,16 +514,21 @@ fn parse_with_relatives(text: &str, dialect: Dialect) -> Result<Vec<Statement>, 
         if *relative == dialect {
             continue;
         }
-        if let Ok(statements) = parse(text, *relative) {
-            return Ok(statements);
+        if let Ok(parsed) = parse(text, *relative) {
+            return Ok(parsed);
         }
     }
     first
 }
 
-fn parse(text: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {
+/// The statements of a text and how many tokens it has: the parser has tokenized it already,
+/// so the count costs one pass over its tokens.
+fn parse(text: &str, dialect: Dialect) -> Result<(Vec<Statement>, u32), ParserError> {
     let parser_dialect = dialect.parser();
-    Parser::new(&*parser_dialect).try_with_sql(text)?.parse_statements()
+    let mut parser = Parser::new(&*parser_dialect).try_with_sql(text)?;
+    let statements = parser.parse_statements()?;
+    let tokens = structure::count_tokens(parser.into_tokens().iter().map(|t| &t.token));
+    Ok((statements, tokens))
 }
 
 fn error_message(error: &ParserError) -> String {
@@ -518,11 +556,12 @@ fn error_position(error: &ParserError, first_line: usize, end: (usize, usize)) -
     }
 }
 
-/// Table names from a statement no parser accepted.
+/// Table names from a statement no parser accepted, `tokens` long.
 fn recover(
     chunk: &str,
     code_line: usize,
     default_schema: Option<&str>,
+    tokens: u32,
 ) -> Option<StatementLineage> {
     let recovery = fallback::recover(chunk);
     if recovery.reads.is_empty() && recovery.writes.is_empty() {
@@ -542,6 +581,8 @@ fn recover(
     };
     let mut lineage = StatementLineage::new(kind, code_line);
     lineage.confidence = Confidence::Partial;
+    // Without a tree, only the size and the tables are known of the statement's shape.
+    lineage.structure.tokens = tokens;
     if matches!(kind, Kind::Truncate | Kind::Drop) {
         lineage.drops =
             recovery.writes.iter().chain(&recovery.reads).map(|r| qualify(&r.name)).collect();
@@ -554,6 +595,8 @@ fn recover(
         .map(|r| qualify(&r.name))
         .filter(|r| !lineage.writes.contains(r))
         .collect();
+    let found = recovery.reads.len() + recovery.writes.len();
+    lineage.structure.tables = u32::try_from(found).unwrap_or(u32::MAX);
     Some(lineage)
 }
 
@@ -591,6 +634,8 @@ fn statement_lineage(
     // for the span would walk the whole tree.
     let line = if env.nested { statement_line(statement, env) } else { env.code_line };
     let mut effects = Effects::default();
+    // The structure of a query the statement holds as a string (Redshift's UNLOAD).
+    let mut quoted: Option<Structure> = None;
     let lineage = match statement {
         Statement::Query(query) if query.with.is_some() && dml_body(query).is_some() => {
             // `WITH x AS (…) INSERT/UPDATE/MERGE …`: the statement sees the CTEs.
@@ -602,6 +647,8 @@ fn statement_lineage(
                 if let Some(last) = out[before..].last_mut() {
                     last.reads.extend(std::mem::take(&mut walker.reads));
                     add_row_deciders(last, std::mem::take(&mut walker.indirect));
+                    // The inner statement's structure lacks the CTEs: walk the whole again.
+                    last.structure = structure::of(statement, statement_tokens(statement, env));
                 }
             }
             None
@@ -818,6 +865,7 @@ fn statement_lineage(
                     catalog: Some(env.catalog),
                 };
                 let (inner, _) = analyze(text, &options);
+                quoted = inner.first().map(|s| s.structure.clone());
                 lineage.reads.extend(inner.into_iter().flat_map(|s| s.reads));
             }
             lineage.writes.insert(to.value.clone());
@@ -952,10 +1000,29 @@ fn statement_lineage(
         }
         lineage.reads.extend(std::mem::take(&mut walker.reads));
         add_row_deciders(&mut lineage, std::mem::take(&mut walker.indirect));
+        lineage.structure = structure::of(statement, statement_tokens(statement, env));
+        if let Some(inner) = quoted {
+            // The statement's work is the quoted query's: its shape, and its tokens in place
+            // of the one string token.
+            let tokens = lineage.structure.tokens.saturating_sub(1).saturating_add(inner.tokens);
+            lineage.structure = Structure { tokens, ..inner };
+        }
+        lineage.result_order_without_limit = structure::sorts_result_without_limit(statement);
         out.push(lineage);
     }
     diagnostics.append(&mut walker.diagnostics);
     effects
+}
+
+/// The size of one statement in tokens: its chunk's, when it is alone in it. A statement of a
+/// procedure body shares its chunk with the others, and spans would need a walk of the tree
+/// and are not always set, so it is printed and tokenized again (procedures are few).
+fn statement_tokens(statement: &Statement, env: &Env<'_>) -> u32 {
+    if env.nested {
+        structure::token_count(&statement.to_string(), env.dialect)
+    } else {
+        env.tokens
+    }
 }
 
 fn nested_statements(
@@ -1322,7 +1389,7 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
     let mut catalog = Catalog::new();
     let mut session = Session { default_schema: None, catalog: Catalog::new() };
     for chunk in split::split(text) {
-        let Ok(statements) = parse_with_relatives(chunk.text, dialect) else { continue };
+        let Ok((statements, _)) = parse_with_relatives(chunk.text, dialect) else { continue };
         for statement in &statements {
             let env = Env {
                 dialect,
@@ -1332,6 +1399,7 @@ pub fn declared_tables(text: &str, dialect: Dialect) -> Catalog {
                 code_line: 1,
                 nested: false,
                 indirect: false,
+                tokens: 0,
             };
             let effects = statement_lineage(statement, &env, &[], &mut Vec::new(), &mut Vec::new());
             for (table, columns) in &effects.created {

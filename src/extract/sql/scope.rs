@@ -133,6 +133,8 @@ pub struct Env<'a> {
     pub nested: bool,
     /// Compute indirect lineage (filters, keys, conditions) too.
     pub indirect: bool,
+    /// Tokens of the chunk the statement was parsed from (comments and whitespace left out).
+    pub tokens: u32,
 }
 
 /// A relation visible in a SELECT: a table, or a derived table (subquery, CTE, function).
