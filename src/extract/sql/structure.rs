@@ -3,8 +3,8 @@
 //! stars, function calls. They are features of the run-cost model (issue 5), so they must be
 //! cheap: one pass with sqlparser's `Visitor` over the parsed statement, which already holds
 //! everything (STYLE rule 7: visitors for flat collection). The few counts that need to look
-//! around a node (which derived tables and CTEs feed a join) read the AST under that node
-//! directly instead of keeping state across the visit.
+//! around a node (which derived tables feed a join) read the AST under that node directly; a
+//! CTE, read by name elsewhere, is remembered when the visit meets its definition.
 //!
 //! Counts are syntactic: `SELECT … FROM a, b WHERE a.k = b.k` has a cross join and a filter
 //! after it, as written, whatever plan an engine makes of it.
