@@ -3,8 +3,8 @@
 //! stars, function calls. They are features of the run-cost model (issue 5), so they must be
 //! cheap: one pass with sqlparser's `Visitor` over the parsed statement, which already holds
 //! everything (STYLE rule 7: visitors for flat collection). The few counts that need to look
-//! around a node (which derived tables and CTEs feed a join) read the AST under that node
-//! directly instead of keeping state across the visit.
+//! around a node (which derived tables feed a join) read the AST under that node directly; a
+//! CTE, read by name elsewhere, is remembered when the visit meets its definition.
 //!
 //! Counts are syntactic: `SELECT … FROM a, b WHERE a.k = b.k` has a cross join and a filter
 //! after it, as written, whatever plan an engine makes of it.
@@ -14,10 +14,12 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     BinaryOperator, Distinct, DuplicateTreatment, Expr, Function, FunctionArguments, GroupByExpr,
-    JoinOperator, LimitClause, MergeClauseKind, ObjectName, Query, Select, SelectItem, SetExpr,
-    SetQuantifier, Statement, TableFactor, TableWithJoins, UpdateTableFromKind, Visit, Visitor,
+    Ident, JoinOperator, LimitClause, MergeClauseKind, ObjectName, Query, Select, SelectItem,
+    SetExpr, SetQuantifier, Statement, TableFactor, TableWithJoins, UpdateTableFromKind, Visit,
+    Visitor,
 };
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
 
 use super::dialect::Dialect;
 use super::scope::ident_name;
@@ -47,8 +49,10 @@ pub fn sorts_result_without_limit(statement: &Statement) -> bool {
 /// a statement only the fallback could read).
 pub fn token_count(text: &str, dialect: Dialect) -> u32 {
     let parser_dialect = dialect.parser();
-    match Tokenizer::new(&*parser_dialect, text).tokenize() {
-        Ok(tokens) => count_tokens(tokens.iter()),
+    // Through the parser, as statements that parse are counted: the same tokenizer options,
+    // so the same text gives the same count on either path.
+    match Parser::new(&*parser_dialect).try_with_sql(text) {
+        Ok(parser) => count_tokens(parser.into_tokens().iter().map(|t| &t.token)),
         Err(_) => saturate(text.split_whitespace().count()),
     }
 }
@@ -358,9 +362,8 @@ impl Counter {
         }
         let [part] = name.0.as_slice() else { return 0 };
         let Some(ident) = part.as_ident() else { return 0 };
-        let key = ident_name(ident);
         // The innermost definition of the name is the latest met.
-        match self.ctes.iter_mut().rev().find(|(n, _, _)| *n == key) {
+        match self.ctes.iter_mut().rev().find(|(n, _, _)| names_ident(n, ident)) {
             Some((_, filters, counted)) if !*counted => {
                 *counted = true;
                 *filters
@@ -370,18 +373,17 @@ impl Counter {
     }
 
     fn set_operations(&mut self, body: &SetExpr) {
-        // Chains of UNIONs nest on the left: walk them without recursion.
-        let mut pending = vec![body];
-        while let Some(body) = pending.pop() {
-            if let SetExpr::SetOperation { left, set_quantifier, right, .. } = body {
-                self.structure.set_operations += 1;
-                if !matches!(set_quantifier, SetQuantifier::All | SetQuantifier::AllByName) {
-                    self.structure.union_distinct += 1;
-                }
-                pending.push(left);
-                pending.push(right);
+        // Chains of UNIONs nest on the left: a loop follows them, and only right operands
+        // that are set operations themselves (parenthesized, rare) recurse. A parenthesized
+        // operand is a query of its own, which the visit meets.
+        let mut body = body;
+        while let SetExpr::SetOperation { left, set_quantifier, right, .. } = body {
+            self.structure.set_operations += 1;
+            if !matches!(set_quantifier, SetQuantifier::All | SetQuantifier::AllByName) {
+                self.structure.union_distinct += 1;
             }
-            // A parenthesized operand is a query of its own, which the visit meets.
+            self.set_operations(right);
+            body = left;
         }
     }
 
@@ -419,6 +421,19 @@ impl Counter {
     }
 }
 
+/// Whether `name` (normalized, as `ident_name` gives) is the name `ident` stands for, without
+/// allocating the normalized form of every table reference.
+fn names_ident(name: &str, ident: &Ident) -> bool {
+    if ident.quote_style.is_some() {
+        name == ident.value
+    } else if ident.value.is_ascii() {
+        name.len() == ident.value.len()
+            && name.bytes().zip(ident.value.bytes()).all(|(n, v)| n == v.to_ascii_lowercase())
+    } else {
+        name == ident_name(ident)
+    }
+}
+
 /// Whether a query limits its rows: LIMIT (not OFFSET alone), FETCH, or its SELECT's TOP.
 fn is_limited(query: &Query) -> bool {
     has_limit_or_fetch(query)
@@ -447,9 +462,10 @@ fn nested_join(factor: &TableFactor) -> bool {
 /// The WHERE conjuncts of the join-less SELECTs that make a query's rows (through set
 /// operations, not into subqueries): the filters a relation applies before what reads it.
 fn join_free_filters(body: &SetExpr) -> u32 {
+    // Left-deep chains of set operations are followed by the loop, without recursion.
     let mut total = 0;
-    let mut pending = vec![body];
-    while let Some(body) = pending.pop() {
+    let mut body = body;
+    loop {
         match body {
             SetExpr::Select(select) => {
                 let joined = select.from.len() > 1
@@ -458,34 +474,35 @@ fn join_free_filters(body: &SetExpr) -> u32 {
                 if !joined {
                     total += select.selection.as_ref().map_or(0, conjuncts);
                 }
+                return total;
             }
             SetExpr::SetOperation { left, right, .. } => {
-                pending.push(left);
-                pending.push(right);
+                total += join_free_filters(right);
+                body = left;
             }
-            SetExpr::Query(query) => pending.push(&query.body),
-            _ => {}
+            SetExpr::Query(query) => body = &query.body,
+            _ => return total,
         }
     }
-    total
 }
 
 /// The top-level AND-conjuncts of a condition, parentheses looked through: `a AND (b AND c)`
-/// is 3, `a AND (b OR c)` is 2. Iterative: a generated WHERE can chain thousands of ANDs.
+/// is 3, `a AND (b OR c)` is 2. A generated WHERE can chain thousands of ANDs, which nest on
+/// the left: a loop follows them, and only parenthesized right operands recurse (their depth is
+/// bounded by the parser's recursion limit).
 fn conjuncts(condition: &Expr) -> u32 {
     let mut count = 0;
-    let mut pending = vec![condition];
-    while let Some(expr) = pending.pop() {
+    let mut expr = condition;
+    loop {
         match expr {
             Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
-                pending.push(left);
-                pending.push(right);
+                count += conjuncts(right);
+                expr = left;
             }
-            Expr::Nested(inner) => pending.push(inner),
-            _ => count += 1,
+            Expr::Nested(inner) => expr = inner,
+            _ => return count + 1,
         }
     }
-    count
 }
 
 /// Key expressions of one GROUP BY item; ROLLUP, CUBE and GROUPING SETS count the
@@ -794,6 +811,23 @@ mod tests {
                 subqueries: 1,
                 select_star: 1,
                 tables: 2,
+                ..Structure::default()
+            }
+        );
+        // CTE names as the engine folds them; each branch of a union filters on its own.
+        assert_eq!(
+            shape(
+                "WITH Recent AS (SELECT id FROM t WHERE a = 1 UNION ALL SELECT id FROM v WHERE b = 2), \
+                 \"Q\" AS (SELECT id FROM w WHERE c = 3) \
+                 SELECT r.id FROM recent r JOIN \"Q\" q ON r.id = q.id JOIN q ON q.id = r.id"
+            ),
+            Structure {
+                ctes: 2,
+                joins_inner: 2,
+                set_operations: 1,
+                filters: 3,
+                filters_before_join: 3,
+                tables: 6,
                 ..Structure::default()
             }
         );
