@@ -7,6 +7,7 @@ mod corpus;
 mod fixtures;
 mod hooks;
 mod imports;
+mod predict;
 mod runs;
 mod store;
 

@@ -122,10 +122,10 @@ fn diff_shows_changed_lineage_and_what_depends_on_it() {
     assert_eq!(change["impact"]["datasets"], serde_json::json!(["mart.b"]));
     assert_eq!(change["impact"]["columns"], serde_json::json!(["mart.b.double", "mart.b.id"]));
 
-    insta::assert_snapshot!("diff_work_tree_text", repo.lineage(&["diff"]).stdout);
+    insta::assert_snapshot!("diff_work_tree_text", repo.lineage(&["diff", "--no-predict"]).stdout);
     insta::assert_snapshot!(
         "diff_work_tree_markdown",
-        repo.lineage(&["diff", "--format", "markdown"]).stdout
+        repo.lineage(&["diff", "--no-predict", "--format", "markdown"]).stdout
     );
 
     // Nothing staged yet: the index has no change.
@@ -148,7 +148,7 @@ fn diff_shows_changed_lineage_and_what_depends_on_it() {
     assert!(text.contains("+ etl/c.sql#3 insert"), "{text}");
     assert!(text.contains("- etl/b.sql#1 insert"), "{text}");
     assert!(
-        repo.lineage(&["diff", &head, &head, "--format", "markdown"])
+        repo.lineage(&["diff", &head, &head, "--no-predict", "--format", "markdown"])
             .stdout
             .contains("No lineage changes.")
     );

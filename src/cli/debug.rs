@@ -38,6 +38,9 @@ pub enum DebugCommand {
         #[arg(long, default_value = "fixtures/indirect")]
         fixtures: PathBuf,
     },
+    /// The cost model on the repository's history: trained on the earlier commits, scored on
+    /// the later ones against the baselines (`bench/predict`).
+    Predict(super::evaluate::EvaluateArgs),
     /// Statements per second over SQL files (parse + table and column lineage, in process),
     /// on one thread and on every core.
     Throughput {
@@ -130,6 +133,7 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         DebugCommand::Throughput { files, seconds } => throughput(&files, seconds),
+        DebugCommand::Predict(args) => super::evaluate::run(&args),
     }
 }
 

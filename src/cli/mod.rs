@@ -1,9 +1,11 @@
 //! Commands: clap arguments and the wiring from them to the library. Nothing else lives here.
 
 mod debug;
+mod evaluate;
 mod extract;
 mod hooks;
 mod import;
+mod predict;
 mod progress;
 mod runs;
 mod snapshot;
@@ -54,6 +56,12 @@ pub enum Command {
     /// Runs whose duration or peak memory is far from their transformation's history, with
     /// what changed since the run before (exit code 1 when there are any).
     Anomalies(runs::AnomaliesArgs),
+    /// Train the cost model on the recorded runs joined with the lineage of their commits;
+    /// stored in `refs/lineage/model`.
+    Train(predict::TrainArgs),
+    /// Predict each transformation's duration and peak memory (with a 90 % interval and the
+    /// history it rests on) and the pipeline's makespan, CPU time and peak memory.
+    Predict(predict::PredictArgs),
     /// Install the post-commit, pre-commit and post-rewrite hooks (existing hooks are kept and
     /// run first).
     Install(hooks::InstallArgs),
@@ -100,6 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Import(c) => import::run(&c),
         Command::History(a) => runs::run_history(&a),
         Command::Anomalies(a) => runs::run_anomalies(&a),
+        Command::Train(a) => predict::run_train(&a),
+        Command::Predict(a) => predict::run_predict(&a),
         Command::Install(a) => hooks::run_install(&a),
         Command::Hook(a) => Ok(hooks::run_hook(&a)),
         Command::Debug(d) => debug::run(d),

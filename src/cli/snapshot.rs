@@ -119,6 +119,25 @@ pub struct DiffArgs {
     cached: bool,
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
+    /// Exit with code 1 when the predicted pipeline time grows by more than this (`10%`):
+    /// the pre-commit and pull-request check.
+    #[arg(long, value_parser = parse_percent)]
+    fail_over: Option<f64>,
+    /// Transformations that run at once, for the predicted pipeline time (0: no limit).
+    #[arg(long, default_value_t = 1)]
+    parallel: usize,
+    /// Lineage only: no predicted cost (which needs ONNX Runtime).
+    #[arg(long, conflicts_with = "fail_over")]
+    no_predict: bool,
+}
+
+/// `10%`, `10` or `0.5%` -> 0.10, 0.10, 0.005.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p / 100.0),
+        _ => Err(format!("`{text}` is not a percentage like 10%")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,38 +149,91 @@ enum DiffFormat {
 
 pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let builder = snapshot::Builder::new(&repo, workers::default_jobs());
     let base_rev = args.base.clone().unwrap_or_else(|| "HEAD".to_string());
     let base_commit = repo.resolve_commit(&base_rev)?;
-    let base = builder
-        .of_commit(&base_commit, Overrides::default())
-        .with_context(|| format!("the lineage of {base_rev}"))?;
-    let (head, head_name) = match (&args.head, args.cached) {
+    let mut lineage = super::predict::Lineage::new(&repo);
+    let (base, base_pipeline) = match lineage.commit(&base_commit) {
+        Some((pipeline, files)) => (files.clone(), pipeline.clone()),
+        None => anyhow::bail!("no lineage for {base_rev}"),
+    };
+    let (head, head_pipeline, head_name) = match (&args.head, args.cached) {
         (Some(rev), _) => {
             let commit = repo.resolve_commit(rev)?;
-            (builder.of_commit(&commit, Overrides::default())?, rev.clone())
+            match lineage.commit(&commit) {
+                Some((pipeline, files)) => (files.clone(), pipeline.clone(), rev.clone()),
+                None => anyhow::bail!("no lineage for {rev}"),
+            }
         }
-        (None, true) => {
-            let source = snapshot::index_source(&repo, Overrides::default())?;
-            (builder.build(source)?.0, "the index".to_string())
-        }
-        (None, false) => {
-            let source = snapshot::worktree_source(&repo, Overrides::default())?;
-            (builder.build(source)?.0, "the work tree".to_string())
+        (None, cached) => {
+            let (pipeline, files) = lineage.uncommitted(cached)?;
+            let name = if cached { "the index" } else { "the work tree" };
+            (files, pipeline, name.to_string())
         }
     };
-    let diff = crate::graph::diff::diff(&base.files, &head.files);
+    let diff = crate::graph::diff::diff(&base, &head);
+    // The predicted cost: when ONNX Runtime is missing, the lineage diff still stands, unless
+    // the caller asked to fail on the prediction.
+    let cost = if args.no_predict {
+        None
+    } else {
+        let predicted = (|| {
+            let (bundle, model_name) = super::predict::load_model(&repo)?;
+            let mut estimator = super::predict::open(&bundle)?;
+            let (history, _) = super::predict::join_runs(&repo, &mut lineage)?;
+            super::predict::cost_diff(
+                &mut estimator,
+                &model_name,
+                &history,
+                &base_pipeline,
+                &head_pipeline,
+                args.parallel,
+            )
+        })();
+        match predicted {
+            Ok(cost) => Some(cost),
+            Err(e) if args.fail_over.is_some() => return Err(e.context("the predicted cost")),
+            Err(e) => {
+                eprintln!("git-lineage: no predicted cost: {e:#}");
+                None
+            }
+        }
+    };
     let title = format!("{base_rev} -> {head_name}");
     let mut stdout = std::io::stdout().lock();
     match args.format {
-        DiffFormat::Text => report::diff::write_text(&mut stdout, &title, &diff)?,
-        DiffFormat::Markdown => report::diff::write_markdown(&mut stdout, &title, &diff)?,
+        DiffFormat::Text => {
+            report::diff::write_text(&mut stdout, &title, &diff)?;
+            if let Some(cost) = &cost {
+                report::cost::write_cost_text(&mut stdout, cost)?;
+            }
+        }
+        DiffFormat::Markdown => {
+            report::diff::write_markdown(&mut stdout, &title, &diff)?;
+            if let Some(cost) = &cost {
+                report::cost::write_cost_markdown(&mut stdout, cost)?;
+            }
+        }
         DiffFormat::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &diff)?;
+            let mut doc = serde_json::to_value(&diff)?;
+            if let (Some(cost), Some(map)) = (&cost, doc.as_object_mut()) {
+                map.insert("predicted_cost".to_string(), serde_json::to_value(cost)?);
+            }
+            serde_json::to_writer_pretty(&mut stdout, &doc)?;
             writeln!(stdout)?;
         }
     }
     stdout.flush()?;
+    if let (Some(limit), Some(change)) =
+        (args.fail_over, cost.as_ref().and_then(|c| c.makespan_change))
+        && change > limit
+    {
+        eprintln!(
+            "git-lineage: the predicted pipeline time grows by {:.1} %, over the {:.1} % allowed",
+            change * 100.0,
+            limit * 100.0
+        );
+        return Ok(ExitStatus::Failure);
+    }
     Ok(ExitStatus::Success)
 }
 

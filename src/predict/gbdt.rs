@@ -46,6 +46,10 @@ pub struct Params {
     /// Early stopping: stop after this many trees without a better validation RMSE. Ignored
     /// without validation rows.
     pub patience: usize,
+    /// Huber loss with this threshold instead of squared error: residuals beyond it pull with
+    /// a constant force, and the base is the median target. Run times have outliers (a busy
+    /// machine doubles a run): squared error lets a few of them shift every prediction.
+    pub huber: Option<f64>,
 }
 
 impl Default for Params {
@@ -63,6 +67,7 @@ impl Default for Params {
             seed: 0x006c_696e_6561_6765, // "lineage"
             max_bins: 255,
             patience: 20,
+            huber: None,
         }
     }
 }
@@ -155,7 +160,8 @@ impl Spread {
         Some(a + (b - a) * weight)
     }
 
-    fn of(mut residuals: Vec<f64>, held_out: bool) -> Spread {
+    /// The spread of `residuals` (target minus prediction), from held-out rows or not.
+    pub fn of(mut residuals: Vec<f64>, held_out: bool) -> Spread {
         residuals.sort_by(f64::total_cmp);
         let residual_quantiles = if residuals.is_empty() {
             Vec::new()
@@ -465,6 +471,9 @@ fn check(params: &Params) -> Result<(), Error> {
     if params.patience == 0 {
         return bad("patience", "must be at least 1");
     }
+    if params.huber.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+        return bad("huber", "must be a finite number > 0");
+    }
     Ok(())
 }
 
@@ -526,8 +535,16 @@ pub fn train(
     #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^52")]
     let mean =
         train_rows.iter().map(|&r| targets[r as usize]).sum::<f64>() / train_rows.len() as f64;
+    let start = match params.huber {
+        Some(_) => {
+            let mut sorted: Vec<f64> = train_rows.iter().map(|&r| targets[r as usize]).collect();
+            sorted.sort_by(f64::total_cmp);
+            sorted[sorted.len() / 2]
+        }
+        None => mean,
+    };
     #[expect(clippy::cast_possible_truncation, reason = "the base is f32 in ONNX")]
-    let base = mean as f32;
+    let base = start as f32;
     let mut predictions = vec![f64::from(base); rows];
     let mut gradients = vec![0.0; rows];
     let mut trees = Vec::new();
@@ -539,7 +556,11 @@ pub fn train(
     let mut rng = SplitMix64(params.seed);
     for _ in 0..params.max_trees {
         for &r in &train_rows {
-            gradients[r as usize] = predictions[r as usize] - targets[r as usize];
+            let residual = predictions[r as usize] - targets[r as usize];
+            gradients[r as usize] = match params.huber {
+                Some(delta) => residual.clamp(-delta, delta),
+                None => residual,
+            };
         }
         let mut sample: Vec<u32> = if params.subsample < 1.0 {
             train_rows.iter().copied().filter(|_| rng.next_f64() < params.subsample).collect()

@@ -11,9 +11,13 @@
 //! other tools (Python's onnxruntime, a CI job) can run and check against our own evaluation.
 //! Features and the CLI (`git lineage train`, `predict`) come later.
 
+pub mod cost;
+pub mod features;
 pub mod gbdt;
+pub mod model;
 pub mod onnx;
 pub mod runtime;
+pub mod schedule;
 
 use std::path::PathBuf;
 
@@ -39,6 +43,9 @@ pub enum Error {
     /// A file was there but ONNX Runtime would not load from it (not a library, too old, …).
     #[error("could not load ONNX Runtime from {}: {message}\n  hint: {hint}", path.display())]
     RuntimeLoad { path: PathBuf, message: String, hint: String },
+    /// A stored model's file is missing or unreadable.
+    #[error("model file {file}: {message}")]
+    ModelFile { file: &'static str, message: String },
     /// ONNX Runtime refused a model or a run; `during` names the step.
     #[error("ONNX Runtime failed while {during}: {message}")]
     Runtime { during: &'static str, message: String },

@@ -36,10 +36,12 @@ pub fn install_hint() -> String {
     )
 }
 
-/// Where the library is looked for: `$ORT_DYLIB_PATH` when set, else
+/// Where the library is looked for: `$ORT_DYLIB_PATH` when set; else
 /// `.ort/libonnxruntime.so.<ORT_VERSION>` in the current directory or the nearest directory
 /// above it with such a file, up to the root of the git work tree (so that it is found from
-/// any subdirectory of a checkout); else in the current directory.
+/// any subdirectory of a checkout); else beside the executable or above it (a git-lineage
+/// checkout's `target/release/git-lineage` finds the checkout's `.ort/` from any repository);
+/// else the current directory's `.ort/` (which the error then names).
 pub fn library_path() -> PathBuf {
     if let Some(path) = std::env::var_os(LIBRARY_VARIABLE).filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
@@ -57,7 +59,10 @@ pub fn library_path() -> PathBuf {
             break;
         }
     }
-    current.join(relative)
+    let beside_executable = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors().skip(1).take(4).map(|dir| dir.join(&relative)).find(|c| c.is_file())
+    });
+    beside_executable.unwrap_or_else(|| current.join(relative))
 }
 
 /// The library this process loaded and its environment: a process can load ONNX Runtime once

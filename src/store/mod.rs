@@ -38,6 +38,8 @@ pub enum Error {
     PackNotes { source: git2::Error },
     #[error("setting {name} in the repository's configuration")]
     Config { name: String, source: git2::Error },
+    #[error("reading or writing {name}")]
+    Ref { name: String, source: git2::Error },
     #[error("the fragment cache at {path}")]
     Cache { path: PathBuf, source: std::io::Error },
 }

@@ -14,8 +14,15 @@ pub const NOTES_REF: &str = "refs/notes/lineage";
 /// The notes ref that holds run records (JSON lines, appended).
 pub const RUNS_REF: &str = "refs/notes/lineage-runs";
 
+/// The ref whose commits hold the trained cost model (`git lineage train`): its files are
+/// `model.json` and the ONNX ensembles.
+pub const MODEL_REF: &str = "refs/lineage/model";
+
 /// How often a note write is tried again when another writer moved the notes ref.
 const NOTE_RETRIES: u32 = 50;
+
+/// A file by name and its bytes.
+pub type NamedFile = (String, Vec<u8>);
 
 /// A file of a commit's tree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -250,6 +257,63 @@ impl Repo {
             self.inner.blob(&edit(&target.to_string(), existing))
         })
         .map_err(err)
+    }
+
+    /// The files of the commit a ref (outside `refs/heads`, e.g. `refs/lineage/model`) points
+    /// at, by name (a flat tree), or `None` when the ref does not exist.
+    pub fn ref_files(&self, name: &str) -> Result<Option<Vec<NamedFile>>, Error> {
+        let err = |source| Error::Ref { name: name.to_string(), source };
+        let commit = match self.inner.find_reference(name) {
+            Ok(reference) => reference.peel_to_commit().map_err(err)?,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        let tree = commit.tree().map_err(err)?;
+        let mut files = Vec::new();
+        for entry in &tree {
+            if entry.kind() != Some(ObjectType::Blob) {
+                continue;
+            }
+            let blob = self.inner.find_blob(entry.id()).map_err(err)?;
+            files.push((
+                String::from_utf8_lossy(entry.name_bytes()).into_owned(),
+                blob.content().to_vec(),
+            ));
+        }
+        Ok(Some(files))
+    }
+
+    /// Commit `files` (a flat tree) on the ref `name`, after its current commit: the ref keeps
+    /// the history of what was stored there. Returns the new commit's id.
+    pub fn commit_ref_files(
+        &self,
+        name: &str,
+        files: &[(&str, &[u8])],
+        message: &str,
+    ) -> Result<String, Error> {
+        let err = |source| Error::Ref { name: name.to_string(), source };
+        let signature = self
+            .inner
+            .signature()
+            .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))
+            .map_err(err)?;
+        let mut builder = self.inner.treebuilder(None).map_err(err)?;
+        for (file, bytes) in files {
+            let blob = self.inner.blob(bytes).map_err(err)?;
+            builder.insert(file, blob, 0o100_644).map_err(err)?;
+        }
+        let tree = self.inner.find_tree(builder.write().map_err(err)?).map_err(err)?;
+        let parent = match self.inner.find_reference(name) {
+            Ok(reference) => Some(reference.peel_to_commit().map_err(err)?),
+            Err(e) if e.code() == ErrorCode::NotFound => None,
+            Err(e) => return Err(err(e)),
+        };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let commit = self
+            .inner
+            .commit(Some(name), &signature, &signature, message, &tree, &parents)
+            .map_err(err)?;
+        Ok(commit.to_string())
     }
 
     /// Whether tracked files differ from HEAD, staged or not (untracked files do not count).

@@ -1,0 +1,368 @@
+//! `git-lineage debug predict`: how well the cost model predicts runs it never saw, against
+//! the two baselines people use, on the repository's own history (`bench/predict` runs it on
+//! the TPC-H workload); and `--write-default`, which trains the model that ships inside the
+//! binary.
+//!
+//! The protocol: commits in the order they first ran; the model trains on the runs of the
+//! earlier `1 - holdout` of them and predicts every run of the later ones, each with the
+//! history before it (as `predict` would have just before the run) and the input rows the run
+//! recorded. Baselines, on the same runs: the transformation's last duration, and its median
+//! duration scaled linearly by input rows.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::ExitStatus;
+use super::predict::{Lineage, examples, join_runs};
+use crate::predict::features::{self, History};
+use crate::predict::model::{self, Estimator, Example, TrainOptions, quantile};
+use crate::predict::runtime::Runtime;
+use crate::store::repo::Repo;
+
+/// Arguments of `debug predict`.
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// Share of the latest commits held out.
+    #[arg(long, default_value_t = 0.3)]
+    holdout: f64,
+    /// Instead: train on every run and write the model files to this folder.
+    #[arg(long)]
+    write_default: Option<PathBuf>,
+    /// What the default model was trained on, for its metadata.
+    #[arg(long, default_value = "the TPC-H workload (bench/workload)")]
+    trained_on: String,
+}
+
+type Indexed<'a> = Vec<(usize, &'a Example)>;
+
+/// One held-out run's predictions.
+struct Scored {
+    key: String,
+    code: String,
+    commit: String,
+    at: i64,
+    actual: f64,
+    model: f64,
+    last: Option<f64>,
+    scaled: Option<f64>,
+    /// The reference alone (the model's starting point), when the run had history.
+    reference: Option<f64>,
+    has_history: bool,
+    rows_in: Option<f64>,
+}
+
+pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let mut lineage = Lineage::new(&repo);
+    let (history, joined) = join_runs(&repo, &mut lineage)?;
+    let all = examples(&mut lineage, &history, &joined);
+    // Each run's transformation key and code (blob id), as the features saw them.
+    let ids: Vec<(String, String)> = joined
+        .iter()
+        .map(|r| {
+            lineage
+                .commit(&r.commit)
+                .map(|(p, _)| (p.nodes[r.node].key.clone(), p.nodes[r.node].code.clone()))
+                .unwrap_or_default()
+        })
+        .collect();
+    if let Some(dir) = &args.write_default {
+        let trained = model::train(&all, &args.trained_on, &TrainOptions::default())?;
+        std::fs::create_dir_all(dir)?;
+        for (name, bytes) in trained.bundle.files() {
+            std::fs::write(dir.join(name), bytes)?;
+        }
+        println!(
+            "wrote {} ({} runs, {} commits, duration held-out median q {:.3})",
+            dir.display(),
+            trained.bundle.meta.examples,
+            trained.bundle.meta.commits,
+            trained
+                .bundle
+                .meta
+                .ensembles
+                .get("duration")
+                .and_then(|e| e.validation_median_q)
+                .unwrap_or(f64::NAN)
+        );
+        return Ok(ExitStatus::Success);
+    }
+
+    // Commits in the order they first ran; the latest share is held out.
+    let mut commit_order: Vec<&str> = Vec::new();
+    for e in &all {
+        if !commit_order.contains(&e.commit.as_str()) {
+            commit_order.push(&e.commit);
+        }
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "a share of a count"
+    )]
+    let first_test =
+        commit_order.len() - ((commit_order.len() as f64) * args.holdout).round() as usize;
+    let test_commits: HashSet<&str> = commit_order[first_test..].iter().copied().collect();
+    let (train, test): (Indexed<'_>, Indexed<'_>) =
+        all.iter().enumerate().partition(|(_, e)| !test_commits.contains(e.commit.as_str()));
+    let train: Vec<Example> = train.into_iter().map(|(_, e)| e.clone()).collect();
+    eprintln!(
+        "runs: {} ({} commits); training on {} runs of {} commits, predicting {} runs of {} later commits",
+        all.len(),
+        commit_order.len(),
+        train.len(),
+        first_test,
+        test.len(),
+        commit_order.len() - first_test
+    );
+    let trained = model::train(&train, "evaluation", &TrainOptions::default())?;
+    let runtime = Runtime::load()?;
+    let mut estimator = Estimator::open(&runtime, &trained.bundle)?;
+    let rows: Vec<features::Row> = test.iter().map(|(_, e)| e.row.clone()).collect();
+    let estimates = estimator.predict(&rows)?;
+
+    // ONNX Runtime against the trainer's own evaluation of the trees.
+    let raw = estimator.raw(&rows, true)?;
+    let max_diff = rows
+        .iter()
+        .zip(&raw)
+        .filter_map(|(row, ort)| Some((trained.duration_output(row)? - (*ort)?).abs()))
+        .fold(0.0f64, f64::max);
+
+    let scored: Vec<Scored> = test
+        .iter()
+        .zip(&estimates)
+        .map(|((i, e), estimate)| {
+            let (key, code) = ids[*i].clone();
+            let (last, scaled) = baselines(&history, &key, e);
+            Scored {
+                key,
+                code,
+                commit: e.commit.clone(),
+                at: e.at,
+                actual: e.duration_ms,
+                model: estimate.duration_ms,
+                last,
+                scaled,
+                reference: (e.row.basis.runs > 0).then(|| e.row.reference_duration.exp()),
+                has_history: e.row.basis.runs > 0,
+                rows_in: e.row.basis.rows_in,
+            }
+        })
+        .collect();
+    let speed_ms = speed(&mut estimator, &rows)?;
+    report(&scored, max_diff, speed_ms)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The baselines for one run: the last duration of its transformation before it, and its
+/// median duration (latest 20 runs) times the ratio of input rows.
+fn baselines(history: &History, key: &str, e: &Example) -> (Option<f64>, Option<f64>) {
+    let past = history.before(key, e.at);
+    let recent = &past[past.len().saturating_sub(20)..];
+    let last = recent.last().map(|r| r.wall_ms);
+    let median_ms = features::median(recent.iter().map(|r| r.wall_ms).collect());
+    let median_rows = features::median(recent.iter().filter_map(|r| r.rows_in).collect());
+    let scaled = match (median_ms, median_rows, e.row.basis.rows_in) {
+        (Some(ms), Some(then), Some(now)) if then > 0.0 => Some(ms * now / then),
+        (Some(ms), _, _) => Some(ms),
+        _ => None,
+    };
+    (last, scaled)
+}
+
+fn q(predicted: f64, actual: f64) -> f64 {
+    (predicted / actual).max(actual / predicted)
+}
+
+fn rel(predicted: f64, actual: f64) -> f64 {
+    (predicted - actual).abs() / actual
+}
+
+/// Milliseconds to predict 10,000 transformations (best of 5), rows repeated from `rows`.
+fn speed(estimator: &mut Estimator, rows: &[features::Row]) -> anyhow::Result<f64> {
+    if rows.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let many: Vec<features::Row> = rows.iter().cycle().take(10_000).cloned().collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let clock = Instant::now();
+        let out = estimator.predict(&many)?;
+        best = best.min(clock.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(out.len() == 10_000, "{} predictions for 10,000 rows", out.len());
+    }
+    Ok(best)
+}
+
+fn report(scored: &[Scored], max_diff: f64, speed_ms: f64) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    // Runs all three can predict (the transformation ran before).
+    let comparable: Vec<&Scored> =
+        scored.iter().filter(|s| s.has_history && s.last.is_some()).collect();
+    let new: Vec<&Scored> = scored.iter().filter(|s| !s.has_history).collect();
+    let metric = |set: &[&Scored], f: &dyn Fn(&Scored) -> Option<f64>, level: f64| {
+        quantile(&set.iter().filter_map(|s| f(s)).collect::<Vec<_>>(), level).unwrap_or(f64::NAN)
+    };
+    let model_q = |s: &Scored| Some(q(s.model, s.actual));
+    let model_rel = |s: &Scored| Some(rel(s.model, s.actual));
+    let last_rel = |s: &Scored| s.last.map(|p| rel(p, s.actual));
+    let scaled_rel = |s: &Scored| s.scaled.map(|p| rel(p, s.actual));
+    let last_q = |s: &Scored| s.last.map(|p| q(p, s.actual));
+    let scaled_q = |s: &Scored| s.scaled.map(|p| q(p, s.actual));
+    let reference_q = |s: &Scored| s.reference.map(|p| q(p, s.actual));
+    let reference_rel = |s: &Scored| s.reference.map(|p| rel(p, s.actual));
+
+    writeln!(
+        out,
+        "held-out runs: {} ({} of transformations that ran before, {} new)",
+        scored.len(),
+        comparable.len(),
+        new.len()
+    )?;
+    writeln!(
+        out,
+        "{:<28} {:>9} {:>9} {:>12}",
+        "per transformation", "median q", "p90 q", "median rel"
+    )?;
+    for (name, fq, fr) in [
+        (
+            "model",
+            &model_q as &dyn Fn(&Scored) -> Option<f64>,
+            &model_rel as &dyn Fn(&Scored) -> Option<f64>,
+        ),
+        ("baseline: last duration", &last_q, &last_rel),
+        ("baseline: median x rows", &scaled_q, &scaled_rel),
+        ("(the model's reference)", &reference_q, &reference_rel),
+    ] {
+        writeln!(
+            out,
+            "{name:<28} {:>9.3} {:>9.3} {:>12.3}",
+            metric(&comparable, fq, 0.5),
+            metric(&comparable, fq, 0.9),
+            metric(&comparable, fr, 0.5)
+        )?;
+    }
+    if !new.is_empty() {
+        writeln!(
+            out,
+            "{:<28} {:>9.3} {:>9.3} {:>12.3}",
+            "model, new transformations",
+            metric(&new, &model_q, 0.5),
+            metric(&new, &model_q, 0.9),
+            metric(&new, &model_rel, 0.5)
+        )?;
+    }
+
+    // Pipelines: the runs of one commit with the same input size of the whole run, summed.
+    let pipelines = pipelines(&comparable);
+    let pipe_q: Vec<f64> = pipelines.iter().map(|p| q(p.model, p.actual)).collect();
+    let pipe_rel: Vec<f64> = pipelines.iter().map(|p| rel(p.model, p.actual)).collect();
+    let pipe_last: Vec<f64> = pipelines.iter().map(|p| rel(p.last, p.actual)).collect();
+    let pipe_scaled: Vec<f64> = pipelines.iter().map(|p| rel(p.scaled, p.actual)).collect();
+    let m = |v: &[f64], l| quantile(v, l).unwrap_or(f64::NAN);
+    writeln!(
+        out,
+        "pipelines: {} ; model median q {:.3} p90 {:.3} median rel {:.3} ; last-duration median rel {:.3} ; median-x-rows median rel {:.3}",
+        pipelines.len(),
+        m(&pipe_q, 0.5),
+        m(&pipe_q, 0.9),
+        m(&pipe_rel, 0.5),
+        m(&pipe_last, 0.5),
+        m(&pipe_scaled, 0.5)
+    )?;
+
+    // The sign of the change, where the real change is over 20 %: against the same
+    // transformation's previous run of other code at about the same input size.
+    let (right, total) = signs(scored);
+    writeln!(
+        out,
+        "sign of changes over 20 %: right for {right} of {total} transformation runs on changed code"
+    )?;
+    writeln!(out, "ONNX Runtime vs the trainer's trees: max |difference| {max_diff:.2e} (log ms)")?;
+    writeln!(out, "10,000 predictions in ONNX Runtime: {speed_ms:.1} ms")?;
+
+    let model_median_q = metric(&comparable, &model_q, 0.5);
+    let model_p90_q = metric(&comparable, &model_q, 0.9);
+    let model_median_rel = metric(&comparable, &model_rel, 0.5);
+    let baseline = metric(&comparable, &last_rel, 0.5).min(metric(&comparable, &scaled_rel, 0.5));
+    writeln!(
+        out,
+        "median q-error {model_median_q:.3} p90 {model_p90_q:.3} median rel-error {model_median_rel:.3} baseline-median-rel-error {baseline:.3}"
+    )?;
+    Ok(())
+}
+
+struct PipelineRun {
+    actual: f64,
+    model: f64,
+    last: f64,
+    scaled: f64,
+}
+
+/// Runs grouped by commit and input size (rows rounded to 2 significant digits of their log),
+/// each group one execution of the pipeline; only groups whose every run has both baselines.
+fn pipelines(runs: &[&Scored]) -> Vec<PipelineRun> {
+    let mut groups: BTreeMap<(String, i64), Vec<&Scored>> = BTreeMap::new();
+    // A pipeline execution: runs of one commit, split where a transformation repeats.
+    let mut by_commit: BTreeMap<&str, Vec<&Scored>> = BTreeMap::new();
+    for s in runs {
+        by_commit.entry(&s.commit).or_default().push(s);
+    }
+    for (commit, mut list) in by_commit {
+        list.sort_by_key(|s| s.at);
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut execution = 0;
+        for s in list {
+            if !seen.insert(&s.key) {
+                execution += 1;
+                seen.clear();
+                seen.insert(&s.key);
+            }
+            groups.entry((commit.to_string(), execution)).or_default().push(s);
+        }
+    }
+    groups
+        .values()
+        .filter(|g| g.iter().all(|s| s.last.is_some() && s.scaled.is_some()))
+        .map(|g| PipelineRun {
+            actual: g.iter().map(|s| s.actual).sum(),
+            model: g.iter().map(|s| s.model).sum(),
+            last: g.iter().filter_map(|s| s.last).sum(),
+            scaled: g.iter().filter_map(|s| s.scaled).sum(),
+        })
+        .collect()
+}
+
+/// For each held-out run of changed code: its transformation's latest earlier run at about the
+/// same input size (within 10 %) ran other code, and the real duration moved by more than 20 %.
+/// Right when the prediction is on the same side of that earlier duration as the real one.
+fn signs(scored: &[Scored]) -> (usize, usize) {
+    let mut by_key: BTreeMap<&str, Vec<&Scored>> = BTreeMap::new();
+    for s in scored {
+        by_key.entry(&s.key).or_default().push(s);
+    }
+    let (mut right, mut total) = (0, 0);
+    for list in by_key.values_mut() {
+        list.sort_by_key(|s| s.at);
+        for (k, s) in list.iter().enumerate() {
+            let previous = list[..k].iter().rev().find(|p| match (p.rows_in, s.rows_in) {
+                (Some(a), Some(b)) => (a.max(1.0) / b.max(1.0)).ln().abs() < 0.1,
+                _ => true,
+            });
+            let Some(p) = previous.filter(|p| p.code != s.code) else { continue };
+            let real = s.actual / p.actual - 1.0;
+            if real.abs() <= 0.2 {
+                continue;
+            }
+            total += 1;
+            if (s.model / p.actual - 1.0).signum() == real.signum() {
+                right += 1;
+            }
+        }
+    }
+    (right, total)
+}
