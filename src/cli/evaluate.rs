@@ -119,6 +119,14 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitStatus> {
         commit_order.len() - first_test
     );
     let trained = model::train(&train, "evaluation", &TrainOptions::default())?;
+    let trees: Vec<String> = trained
+        .bundle
+        .meta
+        .ensembles
+        .iter()
+        .map(|(name, e)| format!("{name} {}", e.trees))
+        .collect();
+    eprintln!("trees: {}", trees.join(", "));
     let runtime = Runtime::load()?;
     let mut estimator = Estimator::open(&runtime, &trained.bundle)?;
     let rows: Vec<features::Row> = test.iter().map(|(_, e)| e.row.clone()).collect();
@@ -193,6 +201,7 @@ fn speed(estimator: &mut Estimator, rows: &[features::Row]) -> anyhow::Result<f6
         let clock = Instant::now();
         let out = estimator.predict(&many)?;
         best = best.min(clock.elapsed().as_secs_f64() * 1000.0);
+
         anyhow::ensure!(out.len() == 10_000, "{} predictions for 10,000 rows", out.len());
     }
     Ok(best)

@@ -15,6 +15,7 @@
 //! [`Row::without_history`]), so new and renamed transformations get a prediction too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use crate::extract::{Fragment, Transformation};
 
@@ -243,26 +244,37 @@ const HISTORY: [&str; 12] = [
 ];
 
 /// Every feature's name, in the order of a row's values.
-pub fn names() -> Vec<String> {
-    let code = code_names();
-    let mut names: Vec<String> = GRAPH.map(String::from).to_vec();
-    names.extend(code.iter().cloned());
-    names.extend(SIZES.map(String::from));
-    names.extend(HISTORY.map(String::from));
-    names.extend(code.iter().map(|n| format!("delta_{n}")));
-    names
+pub fn names() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let code = code_names();
+        let mut names: Vec<String> = GRAPH.map(String::from).to_vec();
+        names.extend(code.iter().cloned());
+        names.extend(SIZES.map(String::from));
+        names.extend(HISTORY.map(String::from));
+        names.extend(code.iter().map(|n| format!("delta_{n}")));
+        names
+    });
+    &NAMES
+}
+
+/// The index of feature `name`.
+pub fn index(name: &str) -> Option<usize> {
+    names().iter().position(|n| n == name)
 }
 
 /// The value of feature `name` in `row`.
 pub fn value(row: &Row, name: &str) -> Option<f64> {
-    let i = names().iter().position(|n| n == name)?;
-    row.values.get(i).copied()
+    row.values.get(index(name)?).copied()
 }
 
-/// Where the history part of a row starts and ends (NaN in [`Row::without_history`]).
-fn history_range() -> std::ops::Range<usize> {
-    let start = GRAPH.len() + code_names().len() + SIZES.len();
-    start..names().len()
+/// Where the sizes and the history part of a row start: the history part (through the end)
+/// is missing in [`Row::without_history`].
+fn layout() -> (usize, usize) {
+    static LAYOUT: LazyLock<(usize, usize)> = LazyLock::new(|| {
+        let sizes = GRAPH.len() + code_names().len();
+        (sizes, sizes + SIZES.len())
+    });
+    *LAYOUT
 }
 
 /// The features of every node of `pipeline`, with all of `history`.
@@ -319,13 +331,13 @@ impl Row {
     #[must_use]
     pub fn without_history(&self) -> Row {
         let mut values = self.values.clone();
-        for v in &mut values[history_range()] {
+        let (sizes, history) = layout();
+        for v in &mut values[history..] {
             *v = f64::NAN;
         }
         // `history_runs` says "none" rather than "unknown".
-        values[history_range().start] = 0.0;
+        values[history] = 0.0;
         // Growth and last output rows are history too.
-        let sizes = GRAPH.len() + code_names().len();
         values[sizes + 2] = f64::NAN;
         values[sizes + 3] = f64::NAN;
         if self.basis.rows_in_from == RowsFrom::LastRun {

@@ -49,14 +49,14 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             validation: 0.2,
-            // At most 300 trees of depth 4 per ensemble: 10,000 transformations are predicted
-            // in well under 50 ms (bench/predict), and histories of a few thousand runs do
-            // not support more. Huber loss: a run slowed by a busy machine is an outlier, and
+            // At most 120 trees of depth 4 per ensemble: ONNX Runtime evaluates a tree of a row
+            // in about 18 ns here, and 10,000 transformations (duration and memory) must take
+            // under 50 ms (bench/predict: 38 ms; 300 trees took 92 ms for the same accuracy). Huber loss: a run slowed by a busy machine is an outlier, and
             // with squared error a few of them shifted every prediction (bench/predict: median
             // q-error 1.26 with squared error, 1.18 with Huber at 0.2, on the same runs).
             params: Params {
-                learning_rate: 0.1,
-                max_trees: 300,
+                learning_rate: 0.2,
+                max_trees: 120,
                 min_samples_leaf: 5,
                 patience: 30,
                 huber: Some(0.2),
@@ -294,7 +294,7 @@ pub fn train(
         format: FORMAT,
         git_lineage: env!("CARGO_PKG_VERSION").to_string(),
         trained_on: trained_on.to_string(),
-        features: features::names(),
+        features: features::names().to_vec(),
         examples: order.len(),
         validation_examples: held,
         commits: commits.len(),
@@ -468,6 +468,7 @@ impl Estimator {
         let duration = self.raw(rows, true)?;
         let memory = self.raw(rows, false)?;
         let meta = &self.meta;
+        let cpu_share_at = features::index("cpu_share");
         // The value (log) and its 90 % interval, from the ensemble that made it.
         let finish = |row: &Row, duration: bool, raw: Option<f64>| {
             let mut ensemble = Ensemble::for_row(duration, row);
@@ -489,8 +490,10 @@ impl Estimator {
                 let d = finish(row, true, duration[i]);
                 let m = finish(row, false, memory[i]);
                 let duration_ms = d.map_or(f64::NAN, |d| d.0);
-                let cpu_share =
-                    features::value(row, "cpu_share").filter(|s| s.is_finite()).unwrap_or(1.0);
+                let cpu_share = cpu_share_at
+                    .and_then(|k| row.values.get(k).copied())
+                    .filter(|s| s.is_finite())
+                    .unwrap_or(1.0);
                 Estimate {
                     duration_ms,
                     duration_low_ms: d.and_then(|d| d.1).map(|r| r.0),
