@@ -41,6 +41,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import changes as changelist  # noqa: E402
+import check  # noqa: E402
 
 try:
     import duckdb
@@ -64,7 +65,9 @@ QUICK_CHANGES = 7
 QUICK_SCALE_FACTORS = {0.1: 0.01, 0.2: 0.02}
 FIRST_COMMIT_DATE = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.timezone.utc)
 REPO_USER = ("Data Team", "data-team@example.com")
-INPUTS = ["build", "build.py", "changes.py", "run_model.py", "requirements.txt", "template"]
+INPUTS = [
+    "build", "build.py", "changes.py", "check.py", "run_model.py", "requirements.txt", "template",
+]
 
 
 class BuildError(Exception):
@@ -351,28 +354,14 @@ def summary_line(repo, manifest):
             f"runs, {manifest['models']} models, built in {manifest['build_seconds']:.0f} s")
 
 
-def duration_ranges(repo, manifest):
-    """Per model and scale factor, the range of wall times git-lineage recorded."""
+def print_duration_ranges(repo, manifest):
     out = subprocess.run([BIN, "history", "--format", "json"], cwd=repo, capture_output=True,
                          text=True)
     if out.returncode != 0:
         log(f"git-lineage history failed: {out.stderr.strip()}")
         return
-    windows = [(p["started_at"], p["finished_at"], p["sf"])
-               for c in manifest["history"] for p in c["runs"]]
-    ranges = {}
-    for run in json.loads(out.stdout)["runs"]:
-        sf = next((w[2] for w in windows if w[0] <= run["started_at"] <= w[1]), None)
-        name = run["transformation"].split("#")[0].removeprefix("models/").removesuffix(".sql")
-        ranges.setdefault(name, {}).setdefault(sf, []).append(run["wall_ms"] / 1000)
-    sfs = sorted({sf for r in ranges.values() for sf in r if sf is not None})
-    log("wall time per model, min-max seconds, by scale factor:")
-    width = max(len(name) for name in ranges) + 2
-    log(f"  {'model':{width}}" + "".join(f"{'sf ' + sf_name(sf):>12}" for sf in sfs))
-    for name in sorted(ranges):
-        cells = [ranges[name].get(sf) for sf in sfs]
-        log(f"  {name:{width}}" + "".join(
-            f"{min(c):.2f}-{max(c):.2f}".rjust(12) if c else f"{'-':>12}" for c in cells))
+    runs = check.runs_with_sf(manifest, json.loads(out.stdout)["runs"])
+    check.duration_ranges(runs, write=log)
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -424,7 +413,7 @@ def build(args):
     manifest["build_seconds"] = round(time.perf_counter() - start, 1)
     write_manifest(manifest_path, manifest)
     if not args.dry_run:
-        duration_ranges(repo, manifest)
+        print_duration_ranges(repo, manifest)
     print(summary_line(repo, manifest))
     return 0
 

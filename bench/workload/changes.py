@@ -503,16 +503,13 @@ WHERE supplier.s_comment NOT LIKE '%Customer%Complaints%';
        "    l.* EXCLUDE (order_key),\n")]),
     ("drop_filter", "stg_lineitem: drop the quantity > 0 check, the source guarantees it",
      [("replace", STG_LINEITEM, "FROM raw.lineitem\nWHERE l_quantity > 0;", "FROM raw.lineitem;")]),
-    ("grow_input", "pipeline: production input grows (scale factor 0.5)",
-     [("scale_factor", 0.5)]),
-    ("add_window", "int_order_lines: order total and line position on every line",
+    ("add_window", "int_order_lines: order total and line count on every line",
      [("replace", ORDER_LINES,
        "    p.brand,\n    p.material\n",
        "    p.brand,\n"
        "    p.material,\n"
-       "    sum(l.net_amount) OVER (PARTITION BY o.order_key)                AS order_net_amount,\n"
-       "    row_number() OVER (PARTITION BY o.customer_key\n"
-       "                       ORDER BY o.order_date, o.order_key, l.line_number) AS customer_line_seq\n")]),
+       "    sum(l.net_amount) OVER (PARTITION BY o.order_key)  AS order_net_amount,\n"
+       "    count(*) OVER (PARTITION BY o.order_key)           AS lines_in_order\n")]),
     ("refactor", "monthly revenue: header comment (owner, grain)",
      [("replace", MONTHLY,
        "CREATE OR REPLACE TABLE marts.mart_monthly_revenue AS\n",
@@ -555,6 +552,8 @@ WHERE supplier.s_comment NOT LIKE '%Customer%Complaints%';
        "WHERE NOT supplier.has_complaints;")]),
     ("faster", "part rankings: parts_ahead_in_brand is rank() - 1, drop the self-join",
      [("write", RANKINGS, RANKINGS_WINDOW)]),
+    ("grow_input", "pipeline: production input grows (scale factor 0.5)",
+     [("scale_factor", 0.5)]),
     ("add_distinct", "int_order_lines: SELECT DISTINCT, the landing extract replays some orders",
      [("replace", ORDER_LINES, ")\nSELECT\n    o.*,\n", ")\nSELECT DISTINCT\n    o.*,\n")]),
     ("faster", "int_order_lines: drop DISTINCT again, lines are unique by order and line number",
