@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.customer AS
+SELECT *
+FROM landing.customer;

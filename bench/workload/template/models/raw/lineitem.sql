@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.lineitem AS
+SELECT *
+FROM landing.lineitem;

@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.nation AS
+SELECT *
+FROM landing.nation;

@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.orders AS
+SELECT *
+FROM landing.orders;

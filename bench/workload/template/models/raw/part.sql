@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.part AS
+SELECT *
+FROM landing.part;

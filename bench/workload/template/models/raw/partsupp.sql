@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.partsupp AS
+SELECT *
+FROM landing.partsupp;

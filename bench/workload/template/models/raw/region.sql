@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.region AS
+SELECT *
+FROM landing.region;

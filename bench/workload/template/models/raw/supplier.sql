@@ -1,0 +1,3 @@
+CREATE OR REPLACE TABLE raw.supplier AS
+SELECT *
+FROM landing.supplier;
