@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use super::ExitStatus;
 use super::predict::{Lineage, examples, join_runs};
-use crate::predict::features::{self, History};
+use crate::predict::features::{self, History, PastRun, RowsFrom};
 use crate::predict::model::{self, Estimator, Example, TrainOptions, quantile};
 use crate::predict::runtime::Runtime;
 use crate::store::repo::Repo;
@@ -51,6 +51,11 @@ struct Scored {
     reference: Option<f64>,
     has_history: bool,
     rows_in: Option<f64>,
+    /// Predicted with only the history from before its commit's first run: what `diff` says
+    /// before the change is merged.
+    at_merge: f64,
+    /// When its commit's first run started.
+    commit_start: i64,
 }
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitStatus> {
@@ -124,7 +129,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitStatus> {
         .meta
         .ensembles
         .iter()
-        .map(|(name, e)| format!("{name} {}", e.trees))
+        .map(|(name, e)| format!("{name} {} (work elasticity {:.2})", e.trees, e.work_elasticity))
         .collect();
     eprintln!("trees: {}", trees.join(", "));
     let runtime = Runtime::load()?;
@@ -140,10 +145,34 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitStatus> {
         .filter_map(|(row, ort)| Some((trained.duration_output(row)? - (*ort)?).abs()))
         .fold(0.0f64, f64::max);
 
+    // The same runs as predicted before their commit ran (no runs of the new code yet).
+    let mut commit_start: BTreeMap<&str, i64> = BTreeMap::new();
+    for e in &all {
+        let start = commit_start.entry(&e.commit).or_insert(e.at);
+        *start = (*start).min(e.at);
+    }
+    let merge_rows: Vec<features::Row> = test
+        .iter()
+        .map(|(i, e)| {
+            let start = commit_start.get(e.commit.as_str()).copied().unwrap_or(e.at);
+            match lineage.commit(&e.commit) {
+                Some((pipeline, _)) => features::row(
+                    pipeline,
+                    joined[*i].node,
+                    &history,
+                    start,
+                    e.row.basis.rows_in.filter(|_| e.row.basis.rows_in_from == RowsFrom::Run),
+                ),
+                None => e.row.clone(),
+            }
+        })
+        .collect();
+    let at_merge = estimator.predict(&merge_rows)?;
+
     let scored: Vec<Scored> = test
         .iter()
-        .zip(&estimates)
-        .map(|((i, e), estimate)| {
+        .zip(estimates.iter().zip(&at_merge))
+        .map(|((i, e), (estimate, merged))| {
             let (key, code) = ids[*i].clone();
             let (last, scaled) = baselines(&history, &key, e);
             Scored {
@@ -158,11 +187,13 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitStatus> {
                 reference: (e.row.basis.runs > 0).then(|| e.row.reference_duration.exp()),
                 has_history: e.row.basis.runs > 0,
                 rows_in: e.row.basis.rows_in,
+                at_merge: merged.duration_ms,
+                commit_start: commit_start.get(e.commit.as_str()).copied().unwrap_or(e.at),
             }
         })
         .collect();
     let speed_ms = speed(&mut estimator, &rows)?;
-    report(&scored, max_diff, speed_ms)?;
+    report(&scored, &history, max_diff, speed_ms)?;
     Ok(ExitStatus::Success)
 }
 
@@ -207,7 +238,12 @@ fn speed(estimator: &mut Estimator, rows: &[features::Row]) -> anyhow::Result<f6
     Ok(best)
 }
 
-fn report(scored: &[Scored], max_diff: f64, speed_ms: f64) -> anyhow::Result<()> {
+fn report(
+    scored: &[Scored],
+    history: &History,
+    max_diff: f64,
+    speed_ms: f64,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     // Runs all three can predict (the transformation ran before).
     let comparable: Vec<&Scored> =
@@ -284,12 +320,38 @@ fn report(scored: &[Scored], max_diff: f64, speed_ms: f64) -> anyhow::Result<()>
         m(&pipe_scaled, 0.5)
     )?;
 
-    // The sign of the change, where the real change is over 20 %: against the same
-    // transformation's previous run of other code at about the same input size.
-    let (right, total) = signs(scored);
+    // The sign of the predicted change, where the real change is over 20 %.
+    let changes = changes(scored, history);
+    for c in changes.iter().filter(|c| (c.after / c.before - 1.0).abs() > 0.2) {
+        writeln!(
+            out,
+            "  {}: {} -> {} ms, predicted {} ms",
+            c.what,
+            c.before.round(),
+            c.after.round(),
+            c.predicted.round()
+        )?;
+    }
+    let (right, total) = signs(&changes);
     writeln!(
         out,
-        "sign of changes over 20 %: right for {right} of {total} transformation runs on changed code"
+        "sign of changes over 20 %, predicted before the merge: right for {right} of {total} changes of a transformation's code"
+    )?;
+    let commit_changes = commit_changes(&pipelines);
+    for c in commit_changes.iter().filter(|c| (c.after / c.before - 1.0).abs() > 0.2) {
+        writeln!(
+            out,
+            "  {}: {} -> {} ms, predicted {} ms",
+            c.what,
+            c.before.round(),
+            c.after.round(),
+            c.predicted.round()
+        )?;
+    }
+    let (right, total) = signs(&commit_changes);
+    writeln!(
+        out,
+        "sign of pipeline changes over 20 %, predicted before the merge: right for {right} of {total} commits"
     )?;
     writeln!(out, "ONNX Runtime vs the trainer's trees: max |difference| {max_diff:.2e} (log ms)")?;
     writeln!(out, "10,000 predictions in ONNX Runtime: {speed_ms:.1} ms")?;
@@ -306,8 +368,13 @@ fn report(scored: &[Scored], max_diff: f64, speed_ms: f64) -> anyhow::Result<()>
 }
 
 struct PipelineRun {
+    commit: String,
+    start: i64,
+    /// Input rows of all its runs.
+    rows_in: Option<f64>,
     actual: f64,
     model: f64,
+    at_merge: f64,
     last: f64,
     scaled: f64,
 }
@@ -338,7 +405,11 @@ fn pipelines(runs: &[&Scored]) -> Vec<PipelineRun> {
         .values()
         .filter(|g| g.iter().all(|s| s.last.is_some() && s.scaled.is_some()))
         .map(|g| PipelineRun {
+            commit: g[0].commit.clone(),
+            start: g[0].commit_start,
+            rows_in: g.iter().map(|s| s.rows_in).sum(),
             actual: g.iter().map(|s| s.actual).sum(),
+            at_merge: g.iter().map(|s| s.at_merge).sum(),
             model: g.iter().map(|s| s.model).sum(),
             last: g.iter().filter_map(|s| s.last).sum(),
             scaled: g.iter().filter_map(|s| s.scaled).sum(),
@@ -346,32 +417,100 @@ fn pipelines(runs: &[&Scored]) -> Vec<PipelineRun> {
         .collect()
 }
 
-/// For each held-out run of changed code: its transformation's latest earlier run at about the
-/// same input size (within 10 %) ran other code, and the real duration moved by more than 20 %.
-/// Right when the prediction is on the same side of that earlier duration as the real one.
-fn signs(scored: &[Scored]) -> (usize, usize) {
-    let mut by_key: BTreeMap<&str, Vec<&Scored>> = BTreeMap::new();
-    for s in scored {
-        by_key.entry(&s.key).or_default().push(s);
+/// A change of cost as a reviewer meets it: the cost before (measured), the cost after
+/// (measured), and what the model said before the change ran.
+struct Change {
+    what: String,
+    before: f64,
+    after: f64,
+    predicted: f64,
+}
+
+/// Two input sizes are "the same" within 10 %.
+fn same_size(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a.max(1.0) / b.max(1.0)).ln().abs() < 0.1,
+        _ => true,
     }
-    let (mut right, mut total) = (0, 0);
-    for list in by_key.values_mut() {
-        list.sort_by_key(|s| s.at);
-        for (k, s) in list.iter().enumerate() {
-            let previous = list[..k].iter().rev().find(|p| match (p.rows_in, s.rows_in) {
-                (Some(a), Some(b)) => (a.max(1.0) / b.max(1.0)).ln().abs() < 0.1,
-                _ => true,
+}
+
+/// Each held-out commit's new code of a transformation that ran before, once per input size:
+/// before = the median of the latest (up to 5) runs of the code it replaced at that size;
+/// after = the median of the new code's runs at that size; predicted = the first such run as
+/// predicted with the history from before the commit.
+fn changes(scored: &[Scored], history: &History) -> Vec<Change> {
+    let mut seen: HashSet<(&str, &str, i64)> = HashSet::new();
+    let mut out = Vec::new();
+    for s in scored {
+        let past = history.before(&s.key, s.commit_start);
+        if past.is_empty() || past.iter().any(|r| r.code == s.code) {
+            continue;
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "a rounded log")]
+        let size = s.rows_in.map_or(-1, |r| (r.max(1.0).ln() * 10.0).round() as i64);
+        if !seen.insert((&s.commit, &s.key, size)) {
+            continue;
+        }
+        let near = |r: &&PastRun| same_size(r.rows_in, s.rows_in);
+        let Some(replaced) = past.iter().rev().find(near) else { continue };
+        let old: Vec<f64> = past
+            .iter()
+            .filter(near)
+            .filter(|r| r.code == replaced.code)
+            .map(|r| r.wall_ms)
+            .collect();
+        let old = features::median(old[old.len().saturating_sub(5)..].to_vec());
+        let new = features::median(
+            history
+                .before(&s.key, i64::MAX)
+                .iter()
+                .filter(|r| r.at >= s.commit_start && r.code == s.code)
+                .filter(near)
+                .map(|r| r.wall_ms)
+                .collect(),
+        );
+        if let (Some(before), Some(after)) = (old, new) {
+            out.push(Change {
+                what: format!("{} at {}", s.key, &s.commit[..s.commit.len().min(10)]),
+                before,
+                after,
+                predicted: s.at_merge,
             });
-            let Some(p) = previous.filter(|p| p.code != s.code) else { continue };
-            let real = s.actual / p.actual - 1.0;
-            if real.abs() <= 0.2 {
-                continue;
-            }
-            total += 1;
-            if (s.model / p.actual - 1.0).signum() == real.signum() {
-                right += 1;
-            }
         }
     }
-    (right, total)
+    out
+}
+
+/// Each held-out commit's pipeline executions against the latest execution of an earlier
+/// commit with the same input rows (within 10 %).
+fn commit_changes(pipelines: &[PipelineRun]) -> Vec<Change> {
+    let mut out = Vec::new();
+    for p in pipelines {
+        let previous = pipelines
+            .iter()
+            .filter(|q| q.commit != p.commit && q.start < p.start)
+            .filter(|q| same_size(q.rows_in, p.rows_in))
+            .max_by_key(|q| q.start);
+        if let Some(q) = previous {
+            out.push(Change {
+                what: format!("pipeline at {}", &p.commit[..p.commit.len().min(10)]),
+                before: q.actual,
+                after: p.actual,
+                predicted: p.at_merge,
+            });
+        }
+    }
+    out
+}
+
+/// Of the changes whose real cost moved by more than 20 %, how many the prediction puts on
+/// the same side of the cost before (predicting no change at all is wrong).
+fn signs(changes: &[Change]) -> (usize, usize) {
+    let moved: Vec<&Change> =
+        changes.iter().filter(|c| (c.after / c.before - 1.0).abs() > 0.2).collect();
+    let right = moved
+        .iter()
+        .filter(|c| (c.predicted / c.before - 1.0) * (c.after / c.before - 1.0) > 0.0)
+        .count();
+    (right, moved.len())
 }

@@ -201,7 +201,8 @@ fn count(n: usize) -> f64 {
     n as f64
 }
 
-/// The code's own features: its reads and columns, and the structure of its SQL.
+/// The code's own features: its reads and columns, the structure of its SQL, and the work
+/// index that sums it up.
 pub fn code_shape(t: &Transformation) -> Vec<f64> {
     let mut shape = vec![
         count(t.reads.len()),
@@ -210,8 +211,37 @@ pub fn code_shape(t: &Transformation) -> Vec<f64> {
         count(t.columns.len()),
         count(t.indirect.len()),
     ];
-    shape.extend(t.structure.fields().iter().map(|&(_, v)| f64::from(v)));
+    let fields = t.structure.fields();
+    shape.extend(fields.iter().map(|&(_, v)| f64::from(v)));
+    shape.push(work_index(&fields));
     shape
+}
+
+/// ln of the passes a statement makes over its input, by what each operation costs an engine
+/// relative to one scan: a hash join or an aggregation builds a table of one side, a window,
+/// a DISTINCT or an ORDER BY without LIMIT sorts or hashes everything, a cross join multiplies.
+/// Fixed weights, not learned: a repository's history has too few code changes of each kind
+/// for the trees to learn each one's direction, but `delta_work` (new code against the code
+/// of the reference runs) puts them all on one scale that a handful of changes can calibrate.
+fn work_index(fields: &[(&'static str, u32)]) -> f64 {
+    let weight = |name: &str| match name {
+        "joins_inner"
+        | "joins_outer"
+        | "group_by"
+        | "windows"
+        | "distinct"
+        | "order_by_without_limit"
+        | "union_distinct" => 1.0,
+        "joins_full" => 1.5,
+        "joins_cross" => 4.0,
+        "joins_semi" | "subqueries" => 0.5,
+        "order_by" | "set_operations" | "select_star" => 0.3,
+        "aggregates" | "filters" | "having" | "pattern_matches" => 0.1,
+        "case_expressions" => 0.05,
+        _ => 0.0,
+    };
+    let passes: f64 = fields.iter().map(|&(name, v)| weight(name) * f64::from(v)).sum();
+    (1.0 + passes).ln()
 }
 
 /// The names of [`code_shape`]'s values.
@@ -223,6 +253,7 @@ fn code_names() -> Vec<String> {
     names.extend(
         crate::extract::Structure::default().fields().iter().map(|(n, _)| (*n).to_string()),
     );
+    names.push("work".to_string());
     names
 }
 

@@ -111,18 +111,41 @@ impl Ensemble {
         }
     }
 
-    /// The reference the ensemble's output is added to.
-    fn reference(self, row: &Row) -> f64 {
-        match self {
+    /// What the ensemble's output is added to: the reference, moved by `elasticity` times
+    /// the change of the work index since the reference's code ran.
+    fn reference(self, row: &Row, elasticity: f64) -> f64 {
+        let base = match self {
             Ensemble::Duration => row.reference_duration,
             Ensemble::Memory => row.reference_memory,
-            Ensemble::DurationNew | Ensemble::MemoryNew => 0.0,
-        }
+            Ensemble::DurationNew | Ensemble::MemoryNew => return 0.0,
+        };
+        base + elasticity * delta_work(row)
     }
 
     fn target(self, e: &Example) -> Option<f64> {
         if self.is_duration() { Some(e.duration_ms) } else { e.memory_bytes }
     }
+}
+
+/// The change of the work index since the reference's code ran (0 when unknown).
+fn delta_work(row: &Row) -> f64 {
+    static AT: std::sync::LazyLock<Option<usize>> =
+        std::sync::LazyLock::new(|| features::index("delta_work"));
+    AT.and_then(|k| row.values.get(k).copied()).filter(|v| v.is_finite()).unwrap_or(0.0)
+}
+
+/// How much ln(cost) moves per unit of `delta_work`, fitted on the training runs whose code
+/// differed from their reference's: least squares through the origin on residuals clipped to
+/// ±1 (a change rarely does more than e; a noisy run must not decide), kept within 0 and 1.5,
+/// 0 with fewer than 3 such runs. One number, so that a few code changes can calibrate it
+/// where the trees would need many of each kind.
+fn elasticity(changed: &[(f64, f64)]) -> f64 {
+    if changed.len() < 3 {
+        return 0.0;
+    }
+    let sxy: f64 = changed.iter().map(|(x, y)| x * y.clamp(-1.0, 1.0)).sum();
+    let sxx: f64 = changed.iter().map(|(x, _)| x * x).sum();
+    if sxx <= 0.0 { 0.0 } else { (sxy / sxx).clamp(0.0, 1.5) }
 }
 
 /// What an ensemble is and how well it did on the held-out runs.
@@ -138,6 +161,10 @@ pub struct EnsembleInfo {
     pub validation_p90_q: Option<f64>,
     /// Their log residual quantiles at 0, 0.05, …, 1: where the 90 % intervals come from.
     pub residual_quantiles: Vec<f64>,
+    /// ln(cost) per unit of the work index's change since the reference's code ran, added
+    /// to the reference with the trees' output (ensembles with history; 0 otherwise).
+    #[serde(default)]
+    pub work_elasticity: f64,
 }
 
 /// `model.json`.
@@ -317,26 +344,32 @@ fn fit(
     ensemble: Ensemble,
 ) -> Result<Option<(gbdt::Model, EnsembleInfo)>, Error> {
     let n_features = features::names().len();
+    let rows: Vec<(usize, Row, f64)> = order
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| {
+            let value = ensemble.target(e).filter(|v| v.is_finite() && *v > 0.0)?;
+            if !ensemble.history() {
+                return Some((k, e.row.without_history(), value));
+            }
+            (e.row.basis.runs > 0).then(|| (k, e.row.clone(), value))
+        })
+        .collect();
+    let changed: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|(k, row, _)| *k < first_held && delta_work(row) != 0.0)
+        .map(|(_, row, value)| (delta_work(row), value.ln() - ensemble.reference(row, 0.0)))
+        .collect();
+    let work_elasticity = if ensemble.history() { elasticity(&changed) } else { 0.0 };
     let mut x = Vec::new();
     let mut y = Vec::new();
     let mut validation = Vec::new();
-    for (k, e) in order.iter().enumerate() {
-        let Some(value) = ensemble.target(e).filter(|v| v.is_finite() && *v > 0.0) else {
-            continue;
-        };
-        let row = if ensemble.history() {
-            if e.row.basis.runs == 0 {
-                continue;
-            }
-            e.row.clone()
-        } else {
-            e.row.without_history()
-        };
-        if k >= first_held {
+    for (k, row, value) in &rows {
+        if *k >= first_held {
             validation.push(y.len());
         }
         x.extend_from_slice(&row.values);
-        y.push(value.ln() - ensemble.reference(&row));
+        y.push(value.ln() - ensemble.reference(row, work_elasticity));
     }
     if y.len() == validation.len() {
         return Ok(None);
@@ -355,6 +388,7 @@ fn fit(
         validation_median_q: quantile(&q, 0.5),
         validation_p90_q: quantile(&q, 0.9),
         residual_quantiles: Spread::of(residuals, true).residual_quantiles,
+        work_elasticity,
     };
     Ok(Some((model, info)))
 }
@@ -475,11 +509,10 @@ impl Estimator {
             if !meta.ensembles.contains_key(ensemble.name()) {
                 ensemble = if duration { Ensemble::DurationNew } else { Ensemble::MemoryNew };
             }
-            let value = ensemble.reference(row) + raw?;
-            let spread = Spread {
-                residual_quantiles: meta.ensembles.get(ensemble.name())?.residual_quantiles.clone(),
-                held_out: true,
-            };
+            let info = meta.ensembles.get(ensemble.name())?;
+            let value = ensemble.reference(row, info.work_elasticity) + raw?;
+            let spread =
+                Spread { residual_quantiles: info.residual_quantiles.clone(), held_out: true };
             let range = spread.interval(value, COVERAGE).map(|(lo, hi)| (lo.exp(), hi.exp()));
             Some((value.exp(), range))
         };
