@@ -680,6 +680,23 @@ mod tests {
     }
 
     #[test]
+    fn the_work_index_weighs_what_an_engine_does() {
+        let work = |edit: &dyn Fn(&mut crate::extract::Structure)| {
+            let mut t = transformation("x", &["raw.a"], &["stg.b"]);
+            edit(&mut t.structure);
+            *code_shape(&t).last().expect("the work index")
+        };
+        let scan = work(&|_| {});
+        assert!(scan.abs() < 1e-12, "a plain scan is one pass: ln 1");
+        let window = work(&|s| s.windows = 1);
+        let cross = work(&|s| s.joins_cross = 1);
+        let comment = work(&|s| s.tokens = 500);
+        assert!(window > scan && cross > window, "{scan} {window} {cross}");
+        assert!(comment.abs() < 1e-12, "tokens alone are no work");
+        assert_eq!(names().last().map(String::as_str), Some("delta_work"));
+    }
+
+    #[test]
     fn medians() {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![4.0, 1.0, f64::NAN]), Some(2.5));

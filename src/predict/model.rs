@@ -540,3 +540,20 @@ impl Estimator {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::elasticity;
+
+    #[test]
+    fn the_elasticity_is_a_clipped_slope_through_the_origin() {
+        // ln(cost) moved by half the work index's change, one run 10x slower by noise.
+        let changed = [(0.4, 0.2), (-0.2, -0.1), (0.6, 0.3), (0.2, 2.3)];
+        let k = elasticity(&changed);
+        assert!(k > 0.5 && k < 1.0, "{k}");
+        assert!(elasticity(&changed[..2]).abs() < 1e-12, "fewer than 3 changes: no slope");
+        // Work up, cost down: the index is no guide here, and it is not turned around.
+        assert!(elasticity(&[(0.4, -0.2), (0.3, -0.3), (0.5, -0.1)]).abs() < 1e-12);
+        assert!((elasticity(&[(0.1, 1.0), (0.1, 1.0), (0.1, 1.0)]) - 1.5).abs() < 1e-12);
+    }
+}
