@@ -17,7 +17,7 @@ use crate::workers;
 
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// Files or folders (walked for `.sql` files); `-` reads standard input.
+    /// Files or folders (walked for `.sql` and `.py` files); `-` reads standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// SQL dialect: generic, ansi, postgres, mysql, sqlite, snowflake, bigquery, redshift,
@@ -145,7 +145,7 @@ fn display(path: &Path) -> String {
     text.strip_prefix("./").unwrap_or(&text).to_string()
 }
 
-/// `.sql` files under a folder, sorted, hidden and generated folders skipped.
+/// `.sql` and `.py` files under a folder, sorted, hidden and generated folders skipped.
 fn walk(root: &Path) -> Vec<Input> {
     let walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter().filter_entry(|e| {
         let name = e.file_name().to_string_lossy();
@@ -155,10 +155,7 @@ fn walk(root: &Path) -> Vec<Input> {
     });
     walker
         .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_type().is_file()
-                && e.path().extension().is_some_and(|x| x.eq_ignore_ascii_case("sql"))
-        })
+        .filter(|e| e.file_type().is_file() && crate::extract::is_supported(e.path()))
         .map(|e| Input { path: e.path().to_path_buf(), display: display(e.path()), bytes: None })
         .collect()
 }
@@ -166,7 +163,11 @@ fn walk(root: &Path) -> Vec<Input> {
 fn unreadable(path: &str, error: &std::io::Error) -> Fragment {
     Fragment {
         path: path.to_string(),
-        language: crate::extract::Language::Sql,
+        language: if crate::extract::is_python(path) {
+            crate::extract::Language::Python
+        } else {
+            crate::extract::Language::Sql
+        },
         transformations: Vec::new(),
         intermediates: Vec::new(),
         diagnostics: vec![crate::diagnostic::Diagnostic::error(

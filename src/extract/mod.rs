@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod fallback;
 pub mod jinja;
+pub mod python;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,26 @@ pub struct Transformation {
     /// features of the run-cost model. Absent from notes written before 0.2.0.
     #[serde(default, skip_serializing_if = "Structure::is_empty")]
     pub structure: Structure,
+    /// Python: the DataFrame operations of the function, in the order the code runs them
+    /// (read, filter, join, aggregate, write, …), for suggestions that reorder them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<Operation>,
+}
+
+/// One DataFrame operation of a Python transformation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// 1-based line of the call.
+    pub line: usize,
+    /// `read`, `write`, `sql`, or the `operation` a pattern of `grammars/python/` names
+    /// (`filter`, `join`, `union`, `aggregate`, `select`, `derive`, `sort`, …).
+    pub kind: String,
+    /// The dataset a read or write names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    /// For a write: every dataset read whose data flows into what is written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// The shape of one statement's SQL, as counts over the whole statement (CTEs, subqueries and
@@ -271,6 +292,10 @@ pub enum Kind {
     Model,
     /// A statement the fallback recovered table names from.
     Unparsed,
+    /// A Python function that reads or writes datasets.
+    Function,
+    /// A Python file's top-level code that reads or writes datasets.
+    Script,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -365,6 +390,17 @@ pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
         intermediates: Vec::new(),
         diagnostics: Vec::new(),
     };
+    if is_python(path) {
+        fragment.language = Language::Python;
+        let Some(text) = decode(bytes, &mut fragment.diagnostics) else { return fragment };
+        let (transformations, diagnostics) = python::analyze(path, &text, settings);
+        fragment.transformations = transformations;
+        fragment.diagnostics = diagnostics;
+        fragment.intermediates = intermediates(&fragment.transformations);
+        fragment.diagnostics.sort();
+        fragment.diagnostics.dedup();
+        return fragment;
+    }
     let Some(text) = decode(bytes, &mut fragment.diagnostics) else { return fragment };
     if !sql::split::has_code(&text) {
         fragment.diagnostics.push(Diagnostic::warning(1, 1, "no SQL statement in this file"));
@@ -388,6 +424,16 @@ pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
     fragment.diagnostics.sort();
     fragment.diagnostics.dedup();
     fragment
+}
+
+/// Files analyzed as Python rather than SQL, by extension.
+pub fn is_python(path: &str) -> bool {
+    std::path::Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("py"))
+}
+
+/// Files `extract` analyzes: SQL and Python, by extension.
+pub fn is_supported(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql") || e.eq_ignore_ascii_case("py"))
 }
 
 /// Bytes to text, or a diagnostic saying why the file is skipped. Invalid UTF-8 is

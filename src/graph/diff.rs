@@ -148,6 +148,7 @@ fn change(
         procedure: None,
         output_columns: vec![],
         structure: crate::extract::Structure::default(),
+        operations: vec![],
     };
     let (b, a) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
     let this = after.or(before).unwrap_or(&empty);

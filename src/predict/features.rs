@@ -587,6 +587,7 @@ mod tests {
             procedure: None,
             output_columns: Vec::new(),
             structure: crate::extract::Structure::default(),
+            operations: Vec::new(),
         }
     }
 

@@ -1,0 +1,43 @@
+; boto3 S3 transfers: objects named s3://bucket/key. Conventions: README.md.
+
+; s3.download_file(Bucket, Key, Filename): reads the object, writes the local file.
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list . (_) @bucket . (_) @key)) @read
+  (#any-of? @_m "download_file" "download_fileobj" "get_object")
+  (#set! template "s3://{bucket}/{key}"))
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list . (_) . (_) . (_) @name)) @write
+  (#eq? @_m "download_file"))
+
+; s3.upload_file(Filename, Bucket, Key) / upload_fileobj(f, Bucket, Key)
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list . (_) . (_) @bucket . (_) @key)) @write
+  (#any-of? @_m "upload_file" "upload_fileobj")
+  (#set! template "s3://{bucket}/{key}"))
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list . (_) @name)) @read
+  (#eq? @_m "upload_file"))
+
+; keyword forms: get_object(Bucket=…, Key=…), put_object(Bucket=…, Key=…, Body=…)
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list
+     (keyword_argument name: (identifier) @_b value: (_) @bucket)
+     (keyword_argument name: (identifier) @_k value: (_) @key))) @read
+  (#any-of? @_m "get_object" "download_file")
+  (#eq? @_b "Bucket")
+  (#eq? @_k "Key")
+  (#set! template "s3://{bucket}/{key}"))
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list
+     (keyword_argument name: (identifier) @_b value: (_) @bucket)
+     (keyword_argument name: (identifier) @_k value: (_) @key))) @write
+  (#any-of? @_m "put_object" "upload_file" "upload_fileobj")
+  (#eq? @_b "Bucket")
+  (#eq? @_k "Key")
+  (#set! template "s3://{bucket}/{key}"))

@@ -1,0 +1,1355 @@
+//! Data flow through a Python file without running it: what each variable holds (a string,
+//! a DataFrame and the datasets it came from, a reader or writer builder, …), statement by
+//! statement, in each function and at module level.
+//!
+//! The patterns of `grammars/python/` say which calls read, write or run SQL; this module
+//! works out their arguments (constants, f-strings, `+`, `os.path.join`, `%` and `.format`)
+//! and which reads flow into each write (through joins, unions, chained calls and calls of
+//! the file's own functions). What only running the code would tell (`sys.argv`, function
+//! parameters, a config file) becomes a named placeholder `<dynamic:name>`, never a guess.
+//!
+//! Evaluation is recursive over the syntax tree, with a depth limit: a pathological nesting
+//! gives an unknown value, not a stack overflow.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use tree_sitter::Node;
+
+use super::queries::{Role, Spec, Specs};
+use crate::diagnostic::Diagnostic;
+use crate::extract::Operation;
+use crate::extract::sql::{self, Dialect};
+use crate::extract::{Settings, sql::names::normalize_dotted};
+
+/// Deeper than this, expressions and blocks are not followed.
+const MAX_DEPTH: usize = 120;
+
+/// Datasets a DataFrame's rows come from.
+pub type Lineage = BTreeSet<String>;
+
+/// What an expression evaluates to, as far as lineage cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(String),
+    /// Known only at run time; the name of the placeholder.
+    Dynamic(String),
+    Frame(Lineage),
+    /// `spark.read` and what its builder methods return.
+    Reader,
+    /// `df.write` and its builder methods: the data it will write.
+    Writer(Lineage),
+    /// A handle on a table (`DeltaTable.forName`).
+    Table(String),
+    List(Vec<Value>),
+    Dict(Vec<(String, Value)>),
+    Unknown,
+}
+
+impl Value {
+    /// The datasets a value's data comes from, if it carries data.
+    fn lineage(&self) -> Option<Lineage> {
+        match self {
+            Value::Frame(l) | Value::Writer(l) => Some(l.clone()),
+            Value::Table(name) => Some(std::iter::once(name.clone()).collect()),
+            Value::List(items) => {
+                let mut all: Option<Lineage> = None;
+                for item in items {
+                    if let Some(l) = item.lineage() {
+                        all.get_or_insert_with(Lineage::new).extend(l);
+                    }
+                }
+                all
+            }
+            Value::Dict(pairs) => {
+                let mut all: Option<Lineage> = None;
+                for (_, item) in pairs {
+                    if let Some(l) = item.lineage() {
+                        all.get_or_insert_with(Lineage::new).extend(l);
+                    }
+                }
+                all
+            }
+            Value::Str(_) | Value::Dynamic(_) | Value::Reader | Value::Unknown => None,
+        }
+    }
+
+    /// The value as text inside a name: constants as they are, the rest as placeholders.
+    fn text(&self, fallback: &str) -> Option<String> {
+        match self {
+            Value::Str(s) => Some(s.clone()),
+            Value::Dynamic(name) => Some(placeholder(name)),
+            Value::Unknown => Some(placeholder(fallback)),
+            _ => None,
+        }
+    }
+}
+
+pub fn placeholder(name: &str) -> String {
+    format!("<dynamic:{name}>")
+}
+
+/// One function's (or the module's) lineage, before it becomes a transformation.
+#[derive(Debug, Default)]
+pub struct Unit {
+    /// `function`, `Class.method`, or `<module>`.
+    pub name: String,
+    pub line: usize,
+    pub reads: BTreeSet<String>,
+    pub writes: BTreeSet<String>,
+    pub operations: Vec<Operation>,
+}
+
+/// The variables of one scope: locals over a snapshot of the module's.
+struct Scope {
+    unit: Unit,
+    locals: HashMap<String, Value>,
+    globals: HashMap<String, Value>,
+    returns: Vec<Value>,
+}
+
+impl Scope {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.locals.get(name).or_else(|| self.globals.get(name))
+    }
+}
+
+/// The file-wide state of one analysis.
+pub struct Analyzer<'a, 'tree> {
+    text: &'a str,
+    specs: &'a Specs<'tree>,
+    settings: &'a Settings,
+    /// The file's functions by simple name: their node and qualified name.
+    functions: HashMap<String, (Node<'tree>, String)>,
+    /// Return values of the functions analyzed so far.
+    summaries: HashMap<String, Value>,
+    in_progress: HashSet<String>,
+    /// Temporary views by normalized name: the lineage they stand for.
+    views: HashMap<String, Lineage>,
+    pub units: Vec<Unit>,
+    pub diagnostics: Vec<Diagnostic>,
+    depth: usize,
+}
+
+impl<'a, 'tree> Analyzer<'a, 'tree> {
+    pub fn new(text: &'a str, specs: &'a Specs<'tree>, settings: &'a Settings) -> Self {
+        Self {
+            text,
+            specs,
+            settings,
+            functions: HashMap::new(),
+            summaries: HashMap::new(),
+            in_progress: HashSet::new(),
+            views: HashMap::new(),
+            units: Vec::new(),
+            diagnostics: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// Analyzes the module: top-level code first (calling into the file's functions as it
+    /// meets their calls), then every function not called from it.
+    pub fn run(&mut self, root: Node<'tree>) {
+        self.collect_functions(root, "");
+        let mut module = Scope {
+            unit: Unit { name: "<module>".into(), line: 1, ..Unit::default() },
+            locals: HashMap::new(),
+            globals: HashMap::new(),
+            returns: Vec::new(),
+        };
+        self.block(root, &mut module);
+        let globals = module.locals.clone();
+        self.units.push(module.unit);
+        let mut names: Vec<(usize, String)> = self
+            .functions
+            .iter()
+            .map(|(name, (node, _))| (node.start_byte(), name.clone()))
+            .collect();
+        names.sort();
+        for (_, name) in names {
+            self.summary(&name, &globals);
+        }
+    }
+
+    fn collect_functions(&mut self, node: Node<'tree>, prefix: &str) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "function_definition" => {
+                    let Some(name) = child.child_by_field_name("name") else { continue };
+                    let name = self.node_text(name).to_string();
+                    let qualified =
+                        if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                    if let Some(body) = child.child_by_field_name("body") {
+                        self.collect_functions(body, &qualified);
+                    }
+                    self.functions.entry(name).or_insert((child, qualified));
+                }
+                "class_definition" => {
+                    let Some(name) = child.child_by_field_name("name") else { continue };
+                    let name = self.node_text(name).to_string();
+                    let qualified =
+                        if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+                    if let Some(body) = child.child_by_field_name("body") {
+                        self.collect_functions(body, &qualified);
+                    }
+                }
+                "decorated_definition"
+                | "block"
+                | "if_statement"
+                | "else_clause"
+                | "elif_clause"
+                | "try_statement"
+                | "with_statement"
+                | "ERROR" => {
+                    self.collect_functions(child, prefix);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The return value of a function of the file, analyzing it on first use.
+    fn summary(&mut self, name: &str, globals: &HashMap<String, Value>) -> Value {
+        if let Some(value) = self.summaries.get(name) {
+            return value.clone();
+        }
+        if self.in_progress.contains(name) {
+            return Value::Unknown;
+        }
+        let Some((node, qualified)) = self.functions.get(name).cloned() else {
+            return Value::Unknown;
+        };
+        self.in_progress.insert(name.to_string());
+        let mut scope = Scope {
+            unit: Unit { name: qualified, line: line_of(node), ..Unit::default() },
+            locals: HashMap::new(),
+            globals: globals.clone(),
+            returns: Vec::new(),
+        };
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            let mut cursor = parameters.walk();
+            for p in parameters.named_children(&mut cursor) {
+                let ident = match p.kind() {
+                    "identifier" => Some(p),
+                    "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                        first_identifier(p)
+                    }
+                    _ => p.child_by_field_name("name"),
+                };
+                if let Some(ident) = ident {
+                    let param = self.node_text(ident).to_string();
+                    scope.locals.insert(param.clone(), Value::Dynamic(param));
+                }
+            }
+        }
+        if let Some(body) = node.child_by_field_name("body") {
+            self.block(body, &mut scope);
+        }
+        let value = scope
+            .returns
+            .iter()
+            .cloned()
+            .reduce(|a, b| merge(a, b, name))
+            .unwrap_or(Value::Unknown);
+        self.units.push(scope.unit);
+        self.in_progress.remove(name);
+        self.summaries.insert(name.to_string(), value.clone());
+        value
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Statements
+
+    fn block(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        if self.depth > MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            self.statement(child, scope);
+        }
+        self.depth -= 1;
+    }
+
+    fn statement(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        match node.kind() {
+            "expression_statement" => {
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    self.expression_or_assignment(child, scope);
+                }
+            }
+            "return_statement" => {
+                let mut cursor = node.walk();
+                let values: Vec<Value> =
+                    node.named_children(&mut cursor).map(|c| self.eval(c, scope)).collect();
+                let value = match values.len() {
+                    0 => Value::Unknown,
+                    1 => values.into_iter().next().unwrap_or(Value::Unknown),
+                    _ => Value::List(values),
+                };
+                scope.returns.push(value);
+            }
+            "if_statement" => self.if_statement(node, scope),
+            "for_statement" => {
+                let iterable = node.child_by_field_name("right").map(|r| self.eval(r, scope));
+                if let Some(left) = node.child_by_field_name("left") {
+                    // An element of a list of DataFrames carries their lineage; anything
+                    // else is a loop variable known only at run time.
+                    let element = match iterable.as_ref().and_then(Value::lineage) {
+                        Some(l) if !l.is_empty() => Value::Frame(l),
+                        _ => Value::Unknown,
+                    };
+                    self.bind(left, element, scope);
+                }
+                self.children_blocks(node, scope);
+            }
+            "while_statement" => {
+                if let Some(c) = node.child_by_field_name("condition") {
+                    self.eval(c, scope);
+                }
+                self.children_blocks(node, scope);
+            }
+            "with_statement" => {
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    if child.kind() == "with_clause" {
+                        let mut items = child.walk();
+                        for item in child.named_children(&mut items) {
+                            if let Some(value) = item.child_by_field_name("value") {
+                                self.with_item(value, scope);
+                            }
+                        }
+                    }
+                }
+                self.children_blocks(node, scope);
+            }
+            "try_statement" | "else_clause" | "finally_clause" | "except_clause"
+            | "match_statement" | "case_clause" => self.children_blocks(node, scope),
+            "block" => self.block(node, scope),
+            "decorated_definition" | "function_definition" | "class_definition" => {}
+            "import_statement"
+            | "import_from_statement"
+            | "future_import_statement"
+            | "comment"
+            | "pass_statement"
+            | "break_statement"
+            | "continue_statement"
+            | "global_statement"
+            | "nonlocal_statement"
+            | "type_alias_statement" => {}
+            "ERROR" => {
+                // What tree-sitter could not fit in a statement: its calls still count.
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    self.statement(child, scope);
+                }
+            }
+            _ => {
+                // Other statements (assert, del, raise, print …) and expressions that an
+                // ERROR node left bare: their calls may read or write.
+                self.expression_or_assignment(node, scope);
+            }
+        }
+    }
+
+    fn children_blocks(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "block" => self.block(child, scope),
+                "else_clause"
+                | "finally_clause"
+                | "except_clause"
+                | "except_group_clause"
+                | "case_clause" => self.children_blocks(child, scope),
+                _ => {}
+            }
+        }
+    }
+
+    fn with_item(&mut self, value: Node<'tree>, scope: &mut Scope) {
+        if value.kind() == "as_pattern" {
+            let mut cursor = value.walk();
+            let children: Vec<Node<'tree>> = value.named_children(&mut cursor).collect();
+            if let Some(expr) = children.first() {
+                let v = self.eval(*expr, scope);
+                if let Some(target) = value.child_by_field_name("alias") {
+                    let target = if target.kind() == "as_pattern_target" {
+                        target.named_child(0).unwrap_or(target)
+                    } else {
+                        target
+                    };
+                    self.bind(target, v, scope);
+                }
+            }
+        } else {
+            self.eval(value, scope);
+        }
+    }
+
+    fn if_statement(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        if let Some(c) = node.child_by_field_name("condition") {
+            self.eval(c, scope);
+        }
+        let before = scope.locals.clone();
+        let mut branches: Vec<HashMap<String, Value>> = Vec::new();
+        if let Some(consequence) = node.child_by_field_name("consequence") {
+            self.block(consequence, scope);
+        }
+        branches.push(std::mem::replace(&mut scope.locals, before.clone()));
+        let mut has_else = false;
+        let mut cursor = node.walk();
+        for alternative in node.children_by_field_name("alternative", &mut cursor) {
+            if alternative.kind() == "elif_clause" {
+                if let Some(c) = alternative.child_by_field_name("condition") {
+                    self.eval(c, scope);
+                }
+                if let Some(consequence) = alternative.child_by_field_name("consequence") {
+                    self.block(consequence, scope);
+                }
+            } else {
+                has_else = true;
+                if let Some(body) = alternative.child_by_field_name("body") {
+                    self.block(body, scope);
+                }
+            }
+            branches.push(std::mem::replace(&mut scope.locals, before.clone()));
+        }
+        if !has_else {
+            branches.push(before);
+        }
+        scope.locals = merge_envs(branches);
+    }
+
+    fn expression_or_assignment(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        match node.kind() {
+            "assignment" => {
+                let value = match node.child_by_field_name("right") {
+                    Some(right) if right.kind() == "assignment" => {
+                        // a = b = value: evaluate the inner assignment, then bind its value.
+                        self.expression_or_assignment(right, scope);
+                        right
+                            .child_by_field_name("left")
+                            .map_or(Value::Unknown, |l| self.eval(l, scope))
+                    }
+                    Some(right) => self.eval(right, scope),
+                    None => return,
+                };
+                if let Some(left) = node.child_by_field_name("left") {
+                    self.bind(left, value, scope);
+                }
+            }
+            "augmented_assignment" => {
+                let right = node.child_by_field_name("right").map(|r| self.eval(r, scope));
+                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), right) {
+                    let current = self.eval(left, scope);
+                    let operator =
+                        node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
+                    let combined =
+                        if operator == "+=" { add(current, right) } else { Value::Unknown };
+                    self.bind(left, combined, scope);
+                }
+            }
+            _ => {
+                self.eval(node, scope);
+            }
+        }
+    }
+
+    /// Assigns `value` to a target: a name, a tuple of names, an attribute or a subscript.
+    fn bind(&mut self, target: Node<'tree>, value: Value, scope: &mut Scope) {
+        match target.kind() {
+            "identifier" => {
+                let name = self.node_text(target).to_string();
+                let value = named(value, &name);
+                scope.locals.insert(name, value);
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" => {
+                let mut cursor = target.walk();
+                let targets: Vec<Node<'tree>> = target.named_children(&mut cursor).collect();
+                match value {
+                    Value::List(items) if items.len() == targets.len() => {
+                        for (t, v) in targets.into_iter().zip(items) {
+                            self.bind(t, v, scope);
+                        }
+                    }
+                    other => {
+                        let lineage = other.lineage();
+                        for t in targets {
+                            let v = lineage.clone().map_or(Value::Unknown, Value::Frame);
+                            self.bind(t, v, scope);
+                        }
+                    }
+                }
+            }
+            "attribute" => {
+                let name = self.node_text(target).to_string();
+                let value = named(value, &name);
+                scope.locals.insert(name, value);
+            }
+            "subscript" => {
+                // df["c"] = other["x"]: df's data now also comes from other's.
+                let Some(base) = target.child_by_field_name("value") else { return };
+                if base.kind() != "identifier" {
+                    return;
+                }
+                let name = self.node_text(base).to_string();
+                let key = target
+                    .child_by_field_name("subscript")
+                    .map(|k| self.eval(k, scope))
+                    .and_then(|k| if let Value::Str(s) = k { Some(s) } else { None });
+                let updated = match (scope.get(&name).cloned(), key) {
+                    (Some(Value::Dict(mut pairs)), Some(key)) => {
+                        pairs.retain(|(k, _)| *k != key);
+                        pairs.push((key, value));
+                        Some(Value::Dict(pairs))
+                    }
+                    (Some(Value::Frame(mut lineage)), _) => {
+                        lineage.extend(value.lineage().unwrap_or_default());
+                        Some(Value::Frame(lineage))
+                    }
+                    _ => None,
+                };
+                if let Some(updated) = updated {
+                    scope.locals.insert(name, updated);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Expressions
+
+    fn eval(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
+        if self.depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        self.depth += 1;
+        let value = self.eval_inner(node, scope);
+        self.depth -= 1;
+        value
+    }
+
+    fn eval_inner(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
+        match node.kind() {
+            "string" => self.string(node, scope),
+            "concatenated_string" => {
+                let mut cursor = node.walk();
+                let parts: Vec<Node<'tree>> = node.named_children(&mut cursor).collect();
+                let mut text = String::new();
+                for part in parts {
+                    match self.eval(part, scope) {
+                        Value::Str(s) => text.push_str(&s),
+                        _ => return Value::Unknown,
+                    }
+                }
+                Value::Str(text)
+            }
+            "integer" | "float" => Value::Str(self.node_text(node).to_string()),
+            "identifier" => {
+                let name = self.node_text(node);
+                match scope.get(name) {
+                    Some(value) => value.clone(),
+                    None if self.functions.contains_key(name) => Value::Unknown,
+                    None => Value::Dynamic(name.to_string()),
+                }
+            }
+            "attribute" => self.attribute(node, scope),
+            "subscript" => self.subscript(node, scope),
+            "call" => self.call(node, scope),
+            "binary_operator" => {
+                let left = node.child_by_field_name("left").map(|n| self.eval(n, scope));
+                let right = node.child_by_field_name("right").map(|n| self.eval(n, scope));
+                let operator =
+                    node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
+                match (left, right) {
+                    (Some(l), Some(r)) => match operator {
+                        "+" => add(l, r),
+                        "/" => path_join(&[l, r]),
+                        "%" => percent_format(l, r),
+                        _ => union_or_unknown(&[l, r]),
+                    },
+                    _ => Value::Unknown,
+                }
+            }
+            "parenthesized_expression" | "keyword_argument" | "await" => {
+                let inner = node.child_by_field_name("value").or_else(|| node.named_child(0));
+                inner.map_or(Value::Unknown, |n| self.eval(n, scope))
+            }
+            "list" | "tuple" | "set" | "expression_list" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'tree>> = node.named_children(&mut cursor).collect();
+                Value::List(children.into_iter().map(|c| self.eval(c, scope)).collect())
+            }
+            "dictionary" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'tree>> = node.named_children(&mut cursor).collect();
+                let mut pairs = Vec::new();
+                for pair in children {
+                    let (Some(k), Some(v)) =
+                        (pair.child_by_field_name("key"), pair.child_by_field_name("value"))
+                    else {
+                        self.eval(pair, scope);
+                        continue;
+                    };
+                    let key = self.eval(k, scope);
+                    let value = self.eval(v, scope);
+                    if let Value::Str(key) = key {
+                        pairs.push((key, value));
+                    }
+                }
+                Value::Dict(pairs)
+            }
+            "conditional_expression" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'tree>> = node.named_children(&mut cursor).collect();
+                let values: Vec<Value> =
+                    children.into_iter().map(|c| self.eval(c, scope)).collect();
+                match values.as_slice() {
+                    [body, _, alternative] => merge(body.clone(), alternative.clone(), ""),
+                    _ => Value::Unknown,
+                }
+            }
+            "true" | "false" | "none" | "comment" | "ellipsis" | "lambda" => Value::Unknown,
+            _ => {
+                // Comprehensions, comparisons, boolean operators, ERROR nodes …: their calls
+                // still run, and DataFrames in them still carry lineage.
+                let mut cursor = node.walk();
+                let children: Vec<Node<'tree>> = node.named_children(&mut cursor).collect();
+                let values: Vec<Value> =
+                    children.into_iter().map(|c| self.eval(c, scope)).collect();
+                union_or_unknown(&values)
+            }
+        }
+    }
+
+    fn string(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
+        let mut raw = false;
+        let mut text = String::new();
+        let mut cursor = node.walk();
+        let children: Vec<Node<'tree>> = node.children(&mut cursor).collect();
+        for child in children {
+            match child.kind() {
+                "string_start" => {
+                    let prefix = self.node_text(child).to_ascii_lowercase();
+                    raw = prefix.contains('r');
+                    if prefix.contains('b') {
+                        return Value::Unknown;
+                    }
+                }
+                "string_content" => {
+                    let content = self.node_text(child);
+                    if raw {
+                        text.push_str(content);
+                    } else {
+                        unescape_into(content, &mut text);
+                    }
+                }
+                "interpolation" => {
+                    let Some(expr) = child.child_by_field_name("expression") else {
+                        return Value::Unknown;
+                    };
+                    let value = self.eval(expr, scope);
+                    let fallback = self.node_text(expr).to_string();
+                    match value.text(&fallback) {
+                        Some(part) => text.push_str(&part),
+                        None => text.push_str(&placeholder(&fallback)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Value::Str(text)
+    }
+
+    fn attribute(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
+        let full = self.node_text(node);
+        if let Some(value) = scope.get(full) {
+            return value.clone();
+        }
+        let object = node.child_by_field_name("object").map(|o| self.eval(o, scope));
+        for spec in self.specs_of(node) {
+            match spec.role {
+                Role::Reader => return Value::Reader,
+                Role::Writer => {
+                    if let Some(lineage) = object.as_ref().and_then(Value::lineage) {
+                        return Value::Writer(lineage);
+                    }
+                    return Value::Writer(Lineage::new());
+                }
+                _ => {}
+            }
+        }
+        match object {
+            Some(Value::Frame(l)) => Value::Frame(l),
+            Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
+            Some(Value::Dynamic(_)) | Some(Value::Unknown) | None => {
+                Value::Dynamic(full.to_string())
+            }
+            Some(_) => Value::Unknown,
+        }
+    }
+
+    fn subscript(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
+        let base = node.child_by_field_name("value").map(|v| self.eval(v, scope));
+        let key = node.child_by_field_name("subscript").map(|k| self.eval(k, scope));
+        match (base, key) {
+            (Some(Value::Dict(pairs)), Some(Value::Str(key))) => {
+                pairs.into_iter().find(|(k, _)| *k == key).map_or(Value::Unknown, |(_, v)| v)
+            }
+            (Some(Value::List(items)), Some(Value::Str(index))) => index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.into_iter().nth(i))
+                .unwrap_or(Value::Unknown),
+            (Some(Value::Frame(l)), _) => Value::Frame(l),
+            (Some(Value::Dynamic(_)) | None, _) => Value::Dynamic(self.node_text(node).to_string()),
+            _ => Value::Unknown,
+        }
+    }
+
+    fn call(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
+        let function = node.child_by_field_name("function");
+        // The receiver of a method call, evaluated once.
+        let (receiver, method) = match function {
+            Some(f) if f.kind() == "attribute" => {
+                let receiver = f.child_by_field_name("object").map(|o| self.eval(o, scope));
+                let method = f.child_by_field_name("attribute").map(|a| self.node_text(a));
+                (receiver, method)
+            }
+            _ => (None, None),
+        };
+        // Arguments, evaluated once; patterns find them by node.
+        let mut evaluated: HashMap<usize, Value> = HashMap::new();
+        let mut positional: Vec<Value> = Vec::new();
+        let mut keywords: Vec<(String, Value)> = Vec::new();
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            let mut cursor = arguments.walk();
+            let children: Vec<Node<'tree>> = arguments.named_children(&mut cursor).collect();
+            for arg in children {
+                if arg.kind() == "keyword_argument" {
+                    let (Some(name), Some(value_node)) =
+                        (arg.child_by_field_name("name"), arg.child_by_field_name("value"))
+                    else {
+                        continue;
+                    };
+                    let value = self.eval(value_node, scope);
+                    evaluated.insert(value_node.id(), value.clone());
+                    evaluated.insert(arg.id(), value.clone());
+                    keywords.push((self.node_text(name).to_string(), value));
+                } else if arg.kind() == "comment" {
+                } else {
+                    let value = self.eval(arg, scope);
+                    evaluated.insert(arg.id(), value.clone());
+                    positional.push(value);
+                }
+            }
+        }
+        let line = line_of(node);
+
+        // A call of one of the file's own functions: its return value.
+        if let Some(f) = function
+            && f.kind() == "identifier"
+        {
+            let name = self.node_text(f);
+            if self.functions.contains_key(name) {
+                let globals = if scope.unit.name == "<module>" {
+                    scope.locals.clone()
+                } else {
+                    scope.globals.clone()
+                };
+                let name = name.to_string();
+                return self.summary(&name, &globals);
+            }
+        }
+
+        let mut result: Option<Value> = None;
+        let mut operation: Option<&'static str> = None;
+        let specs: Vec<Spec<'tree>> = self.specs_of(node).to_vec();
+        for spec in &specs {
+            if let Some(kind) = spec.property("receiver") {
+                let fits = matches!(
+                    (kind, &receiver),
+                    ("reader", Some(Value::Reader))
+                        | ("writer", Some(Value::Writer(_)))
+                        | ("table", Some(Value::Table(_)))
+                        | ("frame", Some(Value::Frame(_)))
+                );
+                if !fits {
+                    continue;
+                }
+            }
+            match spec.role {
+                Role::Pass => {
+                    if let Some(v) = spec.capture("value") {
+                        result = Some(self.value_of(v, &evaluated, scope));
+                    }
+                }
+                Role::Table => {
+                    if let Some(name) = self.names(spec, &evaluated, scope, line).into_iter().next()
+                    {
+                        result = Some(Value::Table(name));
+                    }
+                }
+                Role::Read => {
+                    let names = self.names(spec, &evaluated, scope, line);
+                    let mut lineage = Lineage::new();
+                    for name in names {
+                        lineage.extend(self.read(&name, line, &mut scope.unit));
+                    }
+                    let mut value = match result.take() {
+                        Some(Value::Frame(l)) => l,
+                        _ => Lineage::new(),
+                    };
+                    value.extend(lineage);
+                    result = Some(Value::Frame(value));
+                }
+                Role::Sql => {
+                    if let Some(q) = spec.capture("query") {
+                        let query = self.value_of(q, &evaluated, scope);
+                        let lineage = self.sql(spec, &query, q, &mut scope.unit);
+                        let mut value = match result.take() {
+                            Some(Value::Frame(l)) => l,
+                            _ => Lineage::new(),
+                        };
+                        value.extend(lineage);
+                        result = Some(Value::Frame(value));
+                    }
+                }
+                Role::Write => {
+                    let data = match spec.capture("data") {
+                        Some(d) => self.value_of(d, &evaluated, scope).lineage(),
+                        None => receiver.as_ref().and_then(Value::lineage),
+                    }
+                    .unwrap_or_default();
+                    let mut names = self.names(spec, &evaluated, scope, line);
+                    if names.is_empty()
+                        && spec.capture("name").is_none()
+                        && spec.capture("options").is_none()
+                        && let Some(Value::Table(table)) = &receiver
+                    {
+                        names.push(table.clone());
+                    }
+                    for name in names {
+                        self.write(&name, &data, line, &mut scope.unit);
+                    }
+                    if result.is_none() {
+                        result = receiver.clone();
+                    }
+                }
+                Role::View => {
+                    let data = match spec.capture("data") {
+                        Some(d) => self.value_of(d, &evaluated, scope).lineage(),
+                        None => receiver.as_ref().and_then(Value::lineage),
+                    }
+                    .unwrap_or_default();
+                    if let Some(Value::Str(name)) =
+                        spec.capture("name").map(|n| self.value_of(n, &evaluated, scope))
+                    {
+                        self.views.insert(normalize_dotted(&name), data);
+                    }
+                }
+                Role::Op => operation = spec.property("operation"),
+                Role::Reader | Role::Writer => {}
+            }
+        }
+
+        let value = result.unwrap_or_else(|| {
+            self.default_call(function, receiver.as_ref(), method, &positional, &keywords)
+        });
+        if let (Some(kind), Value::Frame(_)) = (operation, &value) {
+            scope.unit.operations.push(Operation {
+                line,
+                kind: kind.to_string(),
+                dataset: None,
+                sources: Vec::new(),
+            });
+        }
+        value
+    }
+
+    /// What a call no pattern describes returns: builders stay builders, string helpers
+    /// compute their string, and otherwise the data of every DataFrame that goes in comes
+    /// out (joins, unions, `pd.concat`, user functions of other modules).
+    fn default_call(
+        &self,
+        function: Option<Node<'tree>>,
+        receiver: Option<&Value>,
+        method: Option<&str>,
+        positional: &[Value],
+        keywords: &[(String, Value)],
+    ) -> Value {
+        let function_text = function.map_or("", |f| self.node_text(f));
+        match receiver {
+            Some(Value::Reader) => return Value::Reader,
+            Some(Value::Writer(l)) => return Value::Writer(l.clone()),
+            Some(Value::Table(t)) => return Value::Table(t.clone()),
+            _ => {}
+        }
+        if function_text.ends_with("path.join") || method == Some("joinpath") {
+            let mut parts: Vec<Value> = Vec::new();
+            if method == Some("joinpath")
+                && let Some(r) = receiver
+            {
+                parts.push(r.clone());
+            }
+            parts.extend(positional.iter().cloned());
+            return path_join(&parts);
+        }
+        if matches!(function_text, "Path" | "pathlib.Path" | "PurePath" | "PosixPath")
+            && !positional.is_empty()
+        {
+            return path_join(positional);
+        }
+        if let (Some(Value::Str(template)), Some("format")) = (receiver, method) {
+            return str_format(template, positional, keywords);
+        }
+        if let (Some(Value::Dict(pairs)), Some("get")) = (receiver, method) {
+            if let Some(Value::Str(key)) = positional.first() {
+                return pairs
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| positional.get(1).cloned())
+                    .unwrap_or(Value::Unknown);
+            }
+        }
+        let mut all: Vec<Value> = Vec::with_capacity(positional.len() + keywords.len() + 1);
+        if let Some(r) = receiver {
+            all.push(r.clone());
+        }
+        all.extend(positional.iter().cloned());
+        all.extend(keywords.iter().map(|(_, v)| v.clone()));
+        union_or_unknown(&all)
+    }
+
+    /// The value of a captured node: the argument already evaluated, or evaluated now.
+    fn value_of(
+        &mut self,
+        node: Node<'tree>,
+        evaluated: &HashMap<usize, Value>,
+        scope: &mut Scope,
+    ) -> Value {
+        match evaluated.get(&node.id()) {
+            Some(v) => v.clone(),
+            None => self.eval(node, scope),
+        }
+    }
+
+    /// The dataset names a read or write spec gives.
+    fn names(
+        &mut self,
+        spec: &Spec<'tree>,
+        evaluated: &HashMap<usize, Value>,
+        scope: &mut Scope,
+        line: usize,
+    ) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mut namespace: Option<String> = None;
+        if let Some(template) = spec.property("template") {
+            let mut text = template.to_string();
+            for &(capture, node) in &spec.captures {
+                let pattern = format!("{{{capture}}}");
+                if text.contains(&pattern) {
+                    let value = self.value_of(node, evaluated, scope);
+                    let part = value.text(self.node_text(node)).unwrap_or_default();
+                    text = text.replace(&pattern, &part);
+                }
+            }
+            if !text.contains('{') {
+                names.push(text);
+            }
+        }
+        if let Some(node) = spec.capture("name") {
+            let value = self.value_of(node, evaluated, scope);
+            names.extend(texts(&value, self.node_text(node)));
+        }
+        if let Some(node) = spec.capture("namespace") {
+            let value = self.value_of(node, evaluated, scope);
+            namespace = texts(&value, self.node_text(node)).into_iter().next();
+        }
+        if let Some(node) = spec.capture("options")
+            && let Value::Dict(pairs) = self.value_of(node, evaluated, scope)
+        {
+            let lookup = |keys: &str| -> Option<&Value> {
+                keys.split_whitespace().find_map(|key| {
+                    pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+                })
+            };
+            if let Some(value) = spec.property("keys").and_then(lookup) {
+                names.extend(texts(value, "option"));
+            }
+            if let Some(value) = spec.property("namespace_keys").and_then(lookup) {
+                namespace = texts(value, "option").into_iter().next();
+            }
+        }
+        if let Some(namespace) = namespace {
+            names = names.into_iter().map(|n| format!("{namespace}.{n}")).collect();
+        }
+        names.retain(|n| !n.trim().is_empty());
+        for name in &names {
+            if name.contains("<dynamic:") {
+                self.diagnostics.push(Diagnostic::info(
+                    line,
+                    1,
+                    format!("`{name}`: part of this dataset name is known only at run time"),
+                ));
+            }
+        }
+        names
+    }
+
+    /// Records a read of `name` (or, for a temporary view, of what the view stands for).
+    fn read(&mut self, name: &str, line: usize, unit: &mut Unit) -> Lineage {
+        if let Some(view) = self.views.get(&normalize_dotted(name)) {
+            return view.clone();
+        }
+        unit.reads.insert(name.to_string());
+        unit.operations.push(Operation {
+            line,
+            kind: "read".into(),
+            dataset: Some(name.to_string()),
+            sources: Vec::new(),
+        });
+        std::iter::once(name.to_string()).collect()
+    }
+
+    fn write(&mut self, name: &str, data: &Lineage, line: usize, unit: &mut Unit) {
+        unit.writes.insert(name.to_string());
+        // The data written comes from these reads: they are the transformation's inputs
+        // even when the read happened in another function.
+        unit.reads.extend(data.iter().filter(|d| *d != name).cloned());
+        unit.operations.push(Operation {
+            line,
+            kind: "write".into(),
+            dataset: Some(name.to_string()),
+            sources: data.iter().cloned().collect(),
+        });
+    }
+
+    /// Embedded SQL through the SQL extractor; returns what the query reads.
+    fn sql(
+        &mut self,
+        spec: &Spec<'tree>,
+        query: &Value,
+        node: Node<'tree>,
+        unit: &mut Unit,
+    ) -> Lineage {
+        let line = line_of(node);
+        let text = match query {
+            Value::Str(text) => text.clone(),
+            Value::Dynamic(_) | Value::Unknown => {
+                self.diagnostics.push(Diagnostic::info(
+                    line,
+                    1,
+                    format!(
+                        "SQL text `{}` is known only at run time: its lineage is not extracted",
+                        self.node_text(node)
+                    ),
+                ));
+                return Lineage::new();
+            }
+            _ => return Lineage::new(),
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Lineage::new();
+        }
+        let one_word = !trimmed.contains(char::is_whitespace);
+        if one_word && trimmed.to_ascii_lowercase().ends_with(".sql") {
+            self.diagnostics.push(Diagnostic::info(
+                line,
+                1,
+                format!("SQL file `{trimmed}`: analyzed as a file of its own, not from here"),
+            ));
+            return Lineage::new();
+        }
+        if one_word && spec.property("table_if_one_word").is_some() {
+            return self.read(trimmed, line, unit);
+        }
+        if one_word || trimmed.contains("<dynamic:") {
+            if trimmed.contains("<dynamic:") {
+                self.diagnostics.push(Diagnostic::info(
+                    line,
+                    1,
+                    "SQL text built from values known only at run time: not extracted",
+                ));
+            }
+            return Lineage::new();
+        }
+        let dialect = match (self.settings.dialect, spec.property("dialect")) {
+            (Dialect::Generic, Some(name)) => name.parse().unwrap_or(Dialect::Generic),
+            (configured, _) => configured,
+        };
+        let options = sql::SqlOptions {
+            dialect,
+            indirect: false,
+            default_schema: self.settings.default_schema.clone(),
+            catalog: Some(&self.settings.catalog),
+        };
+        let (statements, diagnostics) = sql::analyze(&text, &options);
+        // A string's own lines start on the line of its opening quote.
+        let shift = line.saturating_sub(1);
+        self.diagnostics.extend(diagnostics.into_iter().map(|d| d.shifted(shift)));
+        let mut all = Lineage::new();
+        for statement in statements {
+            let statement_line = statement.line + shift;
+            let mut reads = Lineage::new();
+            for read in &statement.reads {
+                reads.extend(self.read(read, statement_line, unit));
+            }
+            unit.operations.push(Operation {
+                line: statement_line,
+                kind: "sql".into(),
+                dataset: None,
+                sources: Vec::new(),
+            });
+            for write in &statement.writes {
+                self.write(write, &reads, statement_line, unit);
+            }
+            all.extend(reads);
+        }
+        all
+    }
+
+    fn specs_of(&self, node: Node<'tree>) -> &[Spec<'tree>] {
+        self.specs.get(&node.id()).map_or(&[], Vec::as_slice)
+    }
+
+    fn node_text(&self, node: Node<'tree>) -> &'a str {
+        self.text.get(node.byte_range()).unwrap_or("")
+    }
+}
+
+fn line_of(node: Node<'_>) -> usize {
+    node.start_position().row + 1
+}
+
+fn first_identifier(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).find(|c| c.kind() == "identifier")
+}
+
+/// The names a value gives: one per string of a list.
+fn texts(value: &Value, fallback: &str) -> Vec<String> {
+    match value {
+        Value::List(items) => items.iter().filter_map(|v| v.text(fallback)).collect(),
+        other => other.text(fallback).into_iter().collect(),
+    }
+}
+
+/// A value bound to a variable: what cannot be known is named after the variable.
+fn named(value: Value, variable: &str) -> Value {
+    match value {
+        Value::Unknown => Value::Dynamic(variable.to_string()),
+        Value::Dynamic(name) if !is_identifier(&name) => Value::Dynamic(variable.to_string()),
+        other => other,
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Two values a variable may hold after different branches.
+fn merge(a: Value, b: Value, variable: &str) -> Value {
+    if a == b {
+        return a;
+    }
+    match (a.lineage(), b.lineage()) {
+        (Some(mut x), Some(y)) => {
+            x.extend(y);
+            Value::Frame(x)
+        }
+        (Some(x), None) | (None, Some(x)) => Value::Frame(x),
+        (None, None) if variable.is_empty() => Value::Unknown,
+        (None, None) => Value::Dynamic(variable.to_string()),
+    }
+}
+
+fn merge_envs(branches: Vec<HashMap<String, Value>>) -> HashMap<String, Value> {
+    let mut iter = branches.into_iter();
+    let Some(mut merged) = iter.next() else { return HashMap::new() };
+    for branch in iter {
+        let keys: BTreeSet<String> = merged.keys().chain(branch.keys()).cloned().collect();
+        for key in keys {
+            let value = match (merged.remove(&key), branch.get(&key)) {
+                (Some(a), Some(b)) => merge(a, b.clone(), &key),
+                (Some(a), None) => merge(a, Value::Unknown, &key),
+                (None, Some(b)) => merge(Value::Unknown, b.clone(), &key),
+                (None, None) => continue,
+            };
+            merged.insert(key, value);
+        }
+    }
+    merged
+}
+
+fn add(left: Value, right: Value) -> Value {
+    match (&left, &right) {
+        (Value::Str(a), Value::Str(b)) => Value::Str(format!("{a}{b}")),
+        (Value::Str(_) | Value::Dynamic(_), Value::Str(_) | Value::Dynamic(_)) => {
+            let a = left.text("").unwrap_or_default();
+            let b = right.text("").unwrap_or_default();
+            Value::Str(format!("{a}{b}"))
+        }
+        (Value::List(a), Value::List(b)) => Value::List(a.iter().chain(b).cloned().collect()),
+        _ => union_or_unknown(&[left, right]),
+    }
+}
+
+/// `os.path.join` / `pathlib`'s `/` over constant parts; an absolute part starts over.
+fn path_join(parts: &[Value]) -> Value {
+    let mut path = String::new();
+    for part in parts {
+        let Some(text) = (match part {
+            Value::Str(_) | Value::Dynamic(_) => part.text(""),
+            _ => None,
+        }) else {
+            return union_or_unknown(parts);
+        };
+        if text.starts_with('/') || path.is_empty() {
+            path = text;
+        } else {
+            if !path.ends_with('/') {
+                path.push('/');
+            }
+            path.push_str(&text);
+        }
+    }
+    Value::Str(path)
+}
+
+/// `"… %s …" % value` / `% (a, b)` with `%s`, `%d`, `%r` and `%%`.
+fn percent_format(template: Value, args: Value) -> Value {
+    let Value::Str(template) = template else { return union_or_unknown(&[template, args]) };
+    let args: Vec<Value> = match args {
+        Value::List(items) => items,
+        other => vec![other],
+    };
+    let mut out = String::new();
+    let mut next = args.iter();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s' | 'd' | 'r' | 'i' | 'f') => match next.next().and_then(|v| v.text("")) {
+                Some(text) => out.push_str(&text),
+                None => return Value::Unknown,
+            },
+            _ => return Value::Unknown,
+        }
+    }
+    Value::Str(out)
+}
+
+/// `"…{}…{name}…".format(a, name=b)`.
+fn str_format(template: &str, positional: &[Value], keywords: &[(String, Value)]) -> Value {
+    let mut out = String::new();
+    let mut auto = 0usize;
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        let Some(close) = tail.find('}') else { return Value::Unknown };
+        let field = tail[1..close].split([':', '!']).next().unwrap_or("");
+        let value = if field.is_empty() {
+            auto += 1;
+            positional.get(auto - 1)
+        } else if let Ok(i) = field.parse::<usize>() {
+            positional.get(i)
+        } else {
+            keywords.iter().find(|(k, _)| k == field).map(|(_, v)| v)
+        };
+        match value.and_then(|v| v.text(field)) {
+            Some(text) => out.push_str(&text),
+            None => out.push_str(&placeholder(field)),
+        }
+        rest = &tail[close + 1..];
+    }
+    out.push_str(rest);
+    Value::Str(out)
+}
+
+/// The data of every DataFrame among `values`, or unknown when none carries data.
+fn union_or_unknown(values: &[Value]) -> Value {
+    let mut all: Option<Lineage> = None;
+    for value in values {
+        if let Some(l) = value.lineage() {
+            all.get_or_insert_with(Lineage::new).extend(l);
+        }
+    }
+    all.map_or(Value::Unknown, Value::Frame)
+}
+
+/// Python's common backslash escapes; others are kept as written.
+fn unescape_into(content: &str, out: &mut String) {
+    let mut chars = content.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('\'') => out.push('\''),
+            Some('"') => out.push('"'),
+            Some('\n') => {}
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_and_format_fill_constants() {
+        let v = percent_format(Value::Str("select * from %s".into()), Value::Str("t".into()));
+        assert_eq!(v, Value::Str("select * from t".into()));
+        let v = str_format(
+            "s3://{}/{key}",
+            &[Value::Str("b".into())],
+            &[("key".into(), Value::Dynamic("k".into()))],
+        );
+        assert_eq!(v, Value::Str("s3://b/<dynamic:k>".into()));
+    }
+
+    #[test]
+    fn path_join_starts_over_at_an_absolute_part() {
+        let parts = [Value::Str("data".into()), Value::Str("x.csv".into())];
+        assert_eq!(path_join(&parts), Value::Str("data/x.csv".into()));
+        let parts = [Value::Str("data/".into()), Value::Str("/abs".into())];
+        assert_eq!(path_join(&parts), Value::Str("/abs".into()));
+    }
+
+    #[test]
+    fn branches_that_disagree_give_a_placeholder_or_the_union_of_frames() {
+        let a = Value::Str("a".into());
+        let b = Value::Str("b".into());
+        assert_eq!(merge(a, b, "x"), Value::Dynamic("x".into()));
+        let f = Value::Frame(std::iter::once("t".to_string()).collect());
+        let g = Value::Frame(std::iter::once("u".to_string()).collect());
+        assert_eq!(merge(f, g, "df").lineage().unwrap().len(), 2);
+    }
+}

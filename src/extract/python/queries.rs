@@ -1,0 +1,200 @@
+//! The read / write patterns of each library: the tree-sitter queries of `grammars/python/`,
+//! compiled once into one query, and what they say about each node of a file.
+//!
+//! Why queries and not Rust: a library's API is data (which method, which argument), and a
+//! user adds a library by adding a `.scm` file. The Rust side only knows the roles and value
+//! captures of `grammars/python/README.md`. See: issue 6.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator, Tree};
+
+/// Each library's patterns, by file name: compiled together, in this order.
+pub const GRAMMARS: &[(&str, &str)] = &[
+    ("pyspark.scm", include_str!("../../../grammars/python/pyspark.scm")),
+    ("pandas.scm", include_str!("../../../grammars/python/pandas.scm")),
+    ("dbapi.scm", include_str!("../../../grammars/python/dbapi.scm")),
+    ("glue.scm", include_str!("../../../grammars/python/glue.scm")),
+    ("boto3.scm", include_str!("../../../grammars/python/boto3.scm")),
+    ("airflow.scm", include_str!("../../../grammars/python/airflow.scm")),
+    ("elasticsearch.scm", include_str!("../../../grammars/python/elasticsearch.scm")),
+    ("dataframe.scm", include_str!("../../../grammars/python/dataframe.scm")),
+];
+
+/// Matches beyond this many in flight are dropped by tree-sitter rather than slowing down:
+/// the patterns are shallow, so only pathological input comes near it.
+const MATCH_LIMIT: u32 = 4096;
+
+pub fn language() -> Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
+/// What a pattern says a node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Read,
+    Write,
+    Sql,
+    View,
+    Reader,
+    Writer,
+    Table,
+    Pass,
+    Op,
+}
+
+impl Role {
+    fn from_capture(name: &str) -> Option<Self> {
+        Some(match name {
+            "read" => Self::Read,
+            "write" => Self::Write,
+            "sql" => Self::Sql,
+            "view" => Self::View,
+            "reader" => Self::Reader,
+            "writer" => Self::Writer,
+            "table" => Self::Table,
+            "pass" => Self::Pass,
+            "op" => Self::Op,
+            _ => return None,
+        })
+    }
+}
+
+/// Everything the patterns of one role say about one node: its value captures (`@name`,
+/// `@data`, template parts …) and properties (`#set!`), merged over all matching patterns.
+#[derive(Debug, Clone)]
+pub struct Spec<'tree> {
+    pub role: Role,
+    pub captures: Vec<(&'static str, Node<'tree>)>,
+    pub properties: Vec<(&'static str, &'static str)>,
+}
+
+impl<'tree> Spec<'tree> {
+    pub fn capture(&self, name: &str) -> Option<Node<'tree>> {
+        self.captures.iter().find(|(n, _)| *n == name).map(|(_, node)| *node)
+    }
+
+    pub fn property(&self, key: &str) -> Option<&'static str> {
+        self.properties.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+/// The specs of a file's nodes, by node id.
+pub type Specs<'tree> = HashMap<usize, Vec<Spec<'tree>>>;
+
+struct Compiled {
+    query: Query,
+    /// Per capture index: its role, or `None` for a value capture.
+    roles: Vec<Option<Role>>,
+    /// Per capture index: its name, `None` for the `_`-prefixed ones predicates use.
+    names: Vec<Option<String>>,
+    /// Per pattern: its `#set!` properties.
+    properties: Vec<Vec<(String, String)>>,
+}
+
+static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+    let source: String = GRAMMARS.iter().map(|(_, text)| *text).collect::<Vec<_>>().join("\n");
+    let query = Query::new(&language(), &source)
+        .expect("grammars/python/*.scm are compiled in and compile (unit-tested)");
+    let names: Vec<Option<String>> = query
+        .capture_names()
+        .iter()
+        .map(|name| (!name.starts_with('_')).then(|| (*name).to_string()))
+        .collect();
+    let roles = names.iter().map(|n| n.as_deref().and_then(Role::from_capture)).collect();
+    let properties = (0..query.pattern_count())
+        .map(|i| {
+            query
+                .property_settings(i)
+                .iter()
+                .filter_map(|p| Some((p.key.to_string(), p.value.as_deref()?.to_string())))
+                .collect()
+        })
+        .collect();
+    Compiled { query, roles, names, properties }
+});
+
+/// Runs every pattern over the tree once.
+pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
+    let compiled: &'static Compiled = &COMPILED;
+    let mut cursor = QueryCursor::new();
+    cursor.set_match_limit(MATCH_LIMIT);
+    let mut specs: Specs<'tree> = HashMap::new();
+    let mut matches = cursor.matches(&compiled.query, tree.root_node(), text.as_bytes());
+    while let Some(m) = matches.next() {
+        let Some((role, node)) = m.captures().iter().find_map(|c| {
+            let role = compiled.roles.get(c.index as usize).copied().flatten()?;
+            Some((role, c.node))
+        }) else {
+            continue;
+        };
+        let values = m.captures().iter().filter_map(|c| {
+            let name = compiled.names.get(c.index as usize)?.as_deref()?;
+            (compiled.roles.get(c.index as usize).copied().flatten().is_none())
+                .then_some((name, c.node))
+        });
+        let properties: &'static [(String, String)] =
+            compiled.properties.get(m.pattern_index).map_or(&[], Vec::as_slice);
+        let list = specs.entry(node.id()).or_default();
+        let spec = match list.iter_mut().position(|s| s.role == role) {
+            Some(i) => &mut list[i],
+            None => {
+                list.push(Spec { role, captures: Vec::new(), properties: Vec::new() });
+                let last = list.len() - 1;
+                &mut list[last]
+            }
+        };
+        for (name, value) in values {
+            if spec.capture(name).is_none() {
+                spec.captures.push((name, value));
+            }
+        }
+        for (key, value) in properties {
+            if spec.property(key).is_none() {
+                spec.properties.push((key.as_str(), value.as_str()));
+            }
+        }
+    }
+    specs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grammar_compiles_alone_and_together() {
+        for (name, text) in GRAMMARS {
+            if let Err(e) = Query::new(&language(), text) {
+                panic!("grammars/python/{name}: {e}");
+            }
+        }
+        assert!(COMPILED.query.pattern_count() > 10);
+    }
+
+    #[test]
+    fn every_capture_is_a_role_a_known_value_or_private() {
+        let known = ["name", "namespace", "options", "data", "query", "value", "bucket", "key"];
+        for (i, name) in COMPILED.names.iter().enumerate() {
+            if let Some(name) = name {
+                assert!(
+                    COMPILED.roles[i].is_some() || known.contains(&name.as_str()),
+                    "unknown capture @{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_call_gets_its_name_capture() {
+        let text = "df = spark.read.parquet('s3://b/x')\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&language()).unwrap();
+        let tree = parser.parse(text, None).unwrap();
+        let specs = specs(&tree, text);
+        let read = specs.values().flatten().find(|s| s.role == Role::Read).unwrap();
+        assert_eq!(read.capture("name").unwrap().utf8_text(text.as_bytes()).unwrap(), "'s3://b/x'");
+        assert_eq!(read.property("receiver"), Some("reader"));
+    }
+}
