@@ -38,12 +38,13 @@
   (#any-of? @_m "load" "table")
   (#set! receiver "reader"))
 
-; spark.read.format("jdbc").option("dbtable", t) / .option("path", p)
+; spark.read.format("jdbc").option("dbtable", t) / .option("path", p), and streams:
+; Kafka topics, Kinesis stream names.
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list . (string) @_k . (_) @name)) @read
   (#eq? @_m "option")
-  (#match? @_k "^[\"'](?i:dbtable|path|table)[\"']$")
+  (#match? @_k "^[\"'](?i:dbtable|path|table|subscribe|topic|kinesis\\.streamName|streamName)[\"']$")
   (#set! receiver "reader"))
 
 ; spark.read.format("jdbc").options(dbtable=t)
@@ -77,6 +78,13 @@
   (#eq? @_m "jdbc")
   (#eq? @_k "table")
   (#set! receiver "reader"))
+
+; sc.textFile(path), spark.sparkContext.wholeTextFiles(path): RDDs
+((call
+   function: (attribute object: (_) @_o attribute: (identifier) @_m)
+   arguments: (argument_list . (_) @name)) @read
+  (#any-of? @_m "textFile" "wholeTextFiles" "binaryFiles" "pickleFile" "sequenceFile")
+  (#match? @_o "(?i)(sc|context)$"))
 
 ; spark.table("db.t")
 ((call
@@ -158,6 +166,13 @@
   (#eq? @_m "jdbc")
   (#eq? @_k "table")
   (#set! receiver "writer"))
+
+; rdd.saveAsTextFile(path): RDDs have no writer builder.
+((call
+   function: (attribute attribute: (identifier) @_m)
+   arguments: (argument_list . (_) @name)) @write
+  (#any-of? @_m "saveAsTextFile" "saveAsPickleFile" "saveAsSequenceFile" "saveAsHadoopFile"
+    "saveAsNewAPIHadoopFile"))
 
 ; df.writeTo("catalog.db.t").append() / .createOrReplace() …
 ((call

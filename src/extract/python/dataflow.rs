@@ -24,6 +24,9 @@ use crate::extract::{Settings, sql::names::normalize_dotted};
 /// Deeper than this, expressions and blocks are not followed.
 const MAX_DEPTH: usize = 120;
 
+/// Calls of one function analyzed with their own arguments; later calls reuse the summary.
+const MAX_INSTANCES: usize = 8;
+
 /// Datasets a DataFrame's rows come from.
 pub type Lineage = BTreeSet<String>;
 
@@ -120,8 +123,11 @@ pub struct Analyzer<'a, 'tree> {
     settings: &'a Settings,
     /// The file's functions by simple name: their node and qualified name.
     functions: HashMap<String, (Node<'tree>, String)>,
-    /// Return values of the functions analyzed so far.
+    /// Return values of the functions analyzed without arguments so far.
     summaries: HashMap<String, Value>,
+    /// Each analyzed function's unit (an index into `units`) and how many calls were analyzed
+    /// with their arguments.
+    instances: HashMap<String, (usize, usize)>,
     in_progress: HashSet<String>,
     /// Temporary views by normalized name: the lineage they stand for.
     views: HashMap<String, Lineage>,
@@ -138,6 +144,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             settings,
             functions: HashMap::new(),
             summaries: HashMap::new(),
+            instances: HashMap::new(),
             in_progress: HashSet::new(),
             views: HashMap::new(),
             units: Vec::new(),
@@ -166,7 +173,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             .collect();
         names.sort();
         for (_, name) in names {
-            self.summary(&name, &globals);
+            if !self.instances.contains_key(&name) {
+                self.summary(&name, &globals, None);
+            }
         }
     }
 
@@ -208,13 +217,25 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         }
     }
 
-    /// The return value of a function of the file, analyzing it on first use.
-    fn summary(&mut self, name: &str, globals: &HashMap<String, Value>) -> Value {
-        if let Some(value) = self.summaries.get(name) {
-            return value.clone();
-        }
+    /// The return value of a function of the file. A call with arguments is analyzed with
+    /// them (parameters hold what the caller passed: its constants, DataFrames and
+    /// placeholders), up to [`MAX_INSTANCES`] calls per function; a function no code of
+    /// the file calls is analyzed once with every parameter a placeholder.
+    fn summary(
+        &mut self,
+        name: &str,
+        globals: &HashMap<String, Value>,
+        arguments: Option<(&[Value], &[(String, Value)])>,
+    ) -> Value {
         if self.in_progress.contains(name) {
             return Value::Unknown;
+        }
+        let instances = self.instances.get(name).map_or(0, |(_, n)| *n);
+        let arguments = arguments.filter(|_| instances < MAX_INSTANCES);
+        if arguments.is_none()
+            && let Some(value) = self.summaries.get(name)
+        {
+            return value.clone();
         }
         let Some((node, qualified)) = self.functions.get(name).cloned() else {
             return Value::Unknown;
@@ -228,6 +249,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         };
         if let Some(parameters) = node.child_by_field_name("parameters") {
             let mut cursor = parameters.walk();
+            let mut position = 0usize;
             for p in parameters.named_children(&mut cursor) {
                 let ident = match p.kind() {
                     "identifier" => Some(p),
@@ -236,10 +258,21 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                     _ => p.child_by_field_name("name"),
                 };
-                if let Some(ident) = ident {
-                    let param = self.node_text(ident).to_string();
-                    scope.locals.insert(param.clone(), Value::Dynamic(param));
-                }
+                let Some(ident) = ident else { continue };
+                let param = self.node_text(ident).to_string();
+                let passed = arguments.and_then(|(positional, keywords)| {
+                    keywords
+                        .iter()
+                        .find(|(k, _)| *k == param)
+                        .map(|(_, v)| v.clone())
+                        .or_else(|| positional.get(position).cloned())
+                });
+                position += 1;
+                let value = match passed {
+                    Some(v) => named(v, &param),
+                    None => Value::Dynamic(param.clone()),
+                };
+                scope.locals.insert(param, value);
             }
         }
         if let Some(body) = node.child_by_field_name("body") {
@@ -251,9 +284,30 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             .cloned()
             .reduce(|a, b| merge(a, b, name))
             .unwrap_or(Value::Unknown);
-        self.units.push(scope.unit);
+        // Every analyzed call adds to the one transformation of the function.
+        match self.instances.get_mut(name) {
+            Some((index, count)) => {
+                *count += 1;
+                let index = *index;
+                if let Some(unit) = self.units.get_mut(index) {
+                    unit.reads.extend(scope.unit.reads);
+                    unit.writes.extend(scope.unit.writes);
+                    for op in scope.unit.operations {
+                        if !unit.operations.contains(&op) {
+                            unit.operations.push(op);
+                        }
+                    }
+                }
+            }
+            None => {
+                self.instances.insert(name.to_string(), (self.units.len(), 1));
+                self.units.push(scope.unit);
+            }
+        }
         self.in_progress.remove(name);
-        self.summaries.insert(name.to_string(), value.clone());
+        if arguments.is_none() {
+            self.summaries.insert(name.to_string(), value.clone());
+        }
         value
     }
 
@@ -297,8 +351,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 if let Some(left) = node.child_by_field_name("left") {
                     // An element of a list of DataFrames carries their lineage; anything
                     // else is a loop variable known only at run time.
-                    let element = match iterable.as_ref().and_then(Value::lineage) {
-                        Some(l) if !l.is_empty() => Value::Frame(l),
+                    let element = match &iterable {
+                        Some(list @ Value::List(_)) => match list.lineage() {
+                            Some(l) if !l.is_empty() => Value::Frame(l),
+                            _ => Value::Unknown,
+                        },
                         _ => Value::Unknown,
                     };
                     self.bind(left, element, scope);
@@ -762,7 +819,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     scope.globals.clone()
                 };
                 let name = name.to_string();
-                return self.summary(&name, &globals);
+                return self.summary(&name, &globals, Some((&positional, &keywords)));
             }
         }
 
@@ -1070,16 +1127,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         if one_word && spec.property("table_if_one_word").is_some() {
             return self.read(trimmed, line, unit);
         }
-        if one_word || trimmed.contains("<dynamic:") {
-            if trimmed.contains("<dynamic:") {
-                self.diagnostics.push(Diagnostic::info(
-                    line,
-                    1,
-                    "SQL text built from values known only at run time: not extracted",
-                ));
-            }
+        if one_word {
             return Lineage::new();
         }
+        // Placeholders become identifiers the SQL parser accepts, and back in the names.
+        let (text, placeholders) = sql_safe(&text);
         let dialect = match (self.settings.dialect, spec.property("dialect")) {
             (Dialect::Generic, Some(name)) => name.parse().unwrap_or(Dialect::Generic),
             (configured, _) => configured,
@@ -1099,7 +1151,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             let statement_line = statement.line + shift;
             let mut reads = Lineage::new();
             for read in &statement.reads {
-                reads.extend(self.read(read, statement_line, unit));
+                let read = restore(read, &placeholders);
+                reads.extend(self.read(&read, statement_line, unit));
             }
             unit.operations.push(Operation {
                 line: statement_line,
@@ -1108,7 +1161,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 sources: Vec::new(),
             });
             for write in &statement.writes {
-                self.write(write, &reads, statement_line, unit);
+                let write = restore(write, &placeholders);
+                self.write(&write, &reads, statement_line, unit);
             }
             all.extend(reads);
         }
@@ -1122,6 +1176,32 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     fn node_text(&self, node: Node<'tree>) -> &'a str {
         self.text.get(node.byte_range()).unwrap_or("")
     }
+}
+
+/// SQL text with each `<dynamic:name>` replaced by an identifier `__dynamic_N__`, and the
+/// placeholders by N.
+fn sql_safe(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut placeholders = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<dynamic:") {
+        let Some(len) = rest[start..].find('>') else { break };
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("__dynamic_{}__", placeholders.len()));
+        placeholders.push(rest[start..=start + len].to_string());
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    (out, placeholders)
+}
+
+/// A name from SQL made by [`sql_safe`], with its placeholders back.
+fn restore(name: &str, placeholders: &[String]) -> String {
+    let mut name = name.to_string();
+    for (i, placeholder) in placeholders.iter().enumerate().rev() {
+        name = name.replace(&format!("__dynamic_{i}__"), placeholder);
+    }
+    name
 }
 
 fn line_of(node: Node<'_>) -> usize {

@@ -18,6 +18,7 @@ pub const GRAMMARS: &[(&str, &str)] = &[
     ("glue.scm", include_str!("../../../grammars/python/glue.scm")),
     ("boto3.scm", include_str!("../../../grammars/python/boto3.scm")),
     ("airflow.scm", include_str!("../../../grammars/python/airflow.scm")),
+    ("files.scm", include_str!("../../../grammars/python/files.scm")),
     ("elasticsearch.scm", include_str!("../../../grammars/python/elasticsearch.scm")),
     ("dataframe.scm", include_str!("../../../grammars/python/dataframe.scm")),
 ];
