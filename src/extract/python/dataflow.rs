@@ -12,6 +12,7 @@
 //! gives an unknown value, not a stack overflow.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 
 use tree_sitter::Node;
 
@@ -26,6 +27,9 @@ const MAX_DEPTH: usize = 120;
 
 /// Calls of one function analyzed with their own arguments; later calls reuse the summary.
 const MAX_INSTANCES: usize = 8;
+
+/// A call's positional and keyword argument values.
+type Arguments<'v> = (&'v [Value], &'v [(String, Value)]);
 
 /// Datasets a DataFrame's rows come from.
 pub type Lineage = BTreeSet<String>;
@@ -225,7 +229,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         &mut self,
         name: &str,
         globals: &HashMap<String, Value>,
-        arguments: Option<(&[Value], &[(String, Value)])>,
+        arguments: Option<Arguments<'_>>,
     ) -> Value {
         if self.in_progress.contains(name) {
             return Value::Unknown;
@@ -743,9 +747,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         match object {
             Some(Value::Frame(l)) => Value::Frame(l),
             Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
-            Some(Value::Dynamic(_)) | Some(Value::Unknown) | None => {
-                Value::Dynamic(full.to_string())
-            }
+            Some(Value::Dynamic(_) | Value::Unknown) | None => Value::Dynamic(full.to_string()),
             Some(_) => Value::Unknown,
         }
     }
@@ -891,10 +893,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         names.push(table.clone());
                     }
                     for name in names {
-                        self.write(&name, &data, line, &mut scope.unit);
+                        Self::write(&name, &data, line, &mut scope.unit);
                     }
                     if result.is_none() {
-                        result = receiver.clone();
+                        result.clone_from(&receiver);
                     }
                 }
                 Role::View => {
@@ -964,15 +966,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         if let (Some(Value::Str(template)), Some("format")) = (receiver, method) {
             return str_format(template, positional, keywords);
         }
-        if let (Some(Value::Dict(pairs)), Some("get")) = (receiver, method) {
-            if let Some(Value::Str(key)) = positional.first() {
-                return pairs
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.clone())
-                    .or_else(|| positional.get(1).cloned())
-                    .unwrap_or(Value::Unknown);
-            }
+        if let (Some(Value::Dict(pairs)), Some("get")) = (receiver, method)
+            && let Some(Value::Str(key)) = positional.first()
+        {
+            return pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .or_else(|| positional.get(1).cloned())
+                .unwrap_or(Value::Unknown);
         }
         let mut all: Vec<Value> = Vec::with_capacity(positional.len() + keywords.len() + 1);
         if let Some(r) = receiver {
@@ -1074,7 +1076,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         std::iter::once(name.to_string()).collect()
     }
 
-    fn write(&mut self, name: &str, data: &Lineage, line: usize, unit: &mut Unit) {
+    fn write(name: &str, data: &Lineage, line: usize, unit: &mut Unit) {
         unit.writes.insert(name.to_string());
         // The data written comes from these reads: they are the transformation's inputs
         // even when the read happened in another function.
@@ -1162,7 +1164,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             });
             for write in &statement.writes {
                 let write = restore(write, &placeholders);
-                self.write(&write, &reads, statement_line, unit);
+                Self::write(&write, &reads, statement_line, unit);
             }
             all.extend(reads);
         }
@@ -1187,7 +1189,7 @@ fn sql_safe(text: &str) -> (String, Vec<String>) {
     while let Some(start) = rest.find("<dynamic:") {
         let Some(len) = rest[start..].find('>') else { break };
         out.push_str(&rest[..start]);
-        out.push_str(&format!("__dynamic_{}__", placeholders.len()));
+        let _ = write!(out, "__dynamic_{}__", placeholders.len());
         placeholders.push(rest[start..=start + len].to_string());
         rest = &rest[start + len + 1..];
     }
@@ -1235,6 +1237,7 @@ fn is_identifier(name: &str) -> bool {
 }
 
 /// Two values a variable may hold after different branches.
+#[allow(clippy::needless_pass_by_value)] // callers hand over values they no longer need
 fn merge(a: Value, b: Value, variable: &str) -> Value {
     if a == b {
         return a;
