@@ -919,7 +919,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         let value = result.unwrap_or_else(|| {
             self.default_call(function, receiver.as_ref(), method, &positional, &keywords)
         });
-        if let (Some(kind), Value::Frame(_)) = (operation, &value) {
+        if let (Some(kind), Value::Frame(_)) = (operation, &value)
+            // groupBy(…).agg(…) on one line is one aggregation.
+            && !scope.unit.operations.last().is_some_and(|o| o.line == line && o.kind == kind)
+        {
             scope.unit.operations.push(Operation {
                 line,
                 kind: kind.to_string(),
@@ -1133,7 +1136,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return Lineage::new();
         }
         // Placeholders become identifiers the SQL parser accepts, and back in the names.
-        let (text, placeholders) = sql_safe(&text);
+        let (text, placeholders) = sql_safe(&bind_parameters(&text));
         let dialect = match (self.settings.dialect, spec.property("dialect")) {
             (Dialect::Generic, Some(name)) => name.parse().unwrap_or(Dialect::Generic),
             (configured, _) => configured,
@@ -1195,6 +1198,47 @@ fn sql_safe(text: &str) -> (String, Vec<String>) {
     }
     out.push_str(rest);
     (out, placeholders)
+}
+
+/// DB-API parameter markers (`%s`, `%(name)s`) as the `?` SQL parsers know; `%%` is `%`.
+fn bind_parameters(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('s' | 'd') => {
+                chars.next();
+                out.push('?');
+            }
+            Some('%') => {
+                chars.next();
+                out.push('%');
+            }
+            Some('(') => {
+                let rest: String = chars.clone().take_while(|&c| c != ')').collect();
+                let mut lookahead = chars.clone().skip(rest.len() + 1);
+                if lookahead.next() == Some('s')
+                    && rest.chars().skip(1).all(|c| c.is_alphanumeric() || c == '_')
+                {
+                    for _ in 0..rest.len() + 2 {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push('%');
+                }
+            }
+            _ => out.push('%'),
+        }
+    }
+    out
 }
 
 /// A name from SQL made by [`sql_safe`], with its placeholders back.
@@ -1416,6 +1460,15 @@ mod tests {
             &[("key".into(), Value::Dynamic("k".into()))],
         );
         assert_eq!(v, Value::Str("s3://b/<dynamic:k>".into()));
+    }
+
+    #[test]
+    fn db_api_markers_become_question_marks() {
+        assert_eq!(
+            bind_parameters("v = %s and w = %(w)s and x like 'a%%'"),
+            "v = ? and w = ? and x like 'a%'"
+        );
+        assert_eq!(bind_parameters("100 % 7"), "100 % 7");
     }
 
     #[test]

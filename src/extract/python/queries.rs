@@ -137,8 +137,14 @@ pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
         });
         let properties: &'static [(String, String)] =
             compiled.properties.get(m.pattern_index).map_or(&[], Vec::as_slice);
+        // Patterns merge when they agree on the receiver they need: a pattern without that
+        // condition (spark.table) must not inherit one (spark.read.table).
+        let receiver = properties.iter().find(|(k, _)| k == "receiver").map(|(_, v)| v.as_str());
         let list = specs.entry(node.id()).or_default();
-        let spec = match list.iter_mut().position(|s| s.role == role) {
+        let spec = match list
+            .iter_mut()
+            .position(|s| s.role == role && s.property("receiver") == receiver)
+        {
             Some(i) => &mut list[i],
             None => {
                 list.push(Spec { role, captures: Vec::new(), properties: Vec::new() });
