@@ -216,6 +216,9 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|(_, b)| crate::extract::sql::split::split(&String::from_utf8_lossy(b)).len())
         .sum();
+    let bytes: usize = texts.iter().map(|(_, b)| b.len()).sum();
+    #[allow(clippy::cast_precision_loss)]
+    let bytes_rate = |passes: usize, secs: f64| (bytes * passes) as f64 / secs;
     let budget = Duration::from_secs_f64(seconds);
     // One pass over every file, repeated until the budget is spent: statements done, and
     // column edges found per pass (a check that lineage really was computed).
@@ -259,6 +262,9 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
             "statements": statements * passes,
             "seconds": secs,
             "statements_per_second": rate(passes, secs),
+            // Source bytes per second on one thread: the measure for Python files, which have
+            // no statements to count.
+            "bytes_per_second": bytes_rate(passes, secs),
             "statements_per_second_without_indirect": direct_rate,
             "indirect_cost_percent": 100.0 * (1.0 - rate(passes, secs) / direct_rate),
             "cores": cores,

@@ -129,7 +129,7 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "dbt_packages", "dbt_modules", "
 fn analyzed(path: &str) -> bool {
     let mut parts = path.split('/').collect::<Vec<_>>();
     let Some(file) = parts.pop() else { return false };
-    Path::new(file).extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"))
+    crate::extract::is_supported(Path::new(file))
         && parts.iter().all(|d| !d.starts_with('.') && !SKIPPED_DIRS.contains(d))
 }
 
