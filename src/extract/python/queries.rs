@@ -5,7 +5,7 @@
 //! user adds a library by adding a `.scm` file. The Rust side only knows the roles and value
 //! captures of `grammars/python/README.md`. See: issue 6.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator, Tree};
@@ -92,6 +92,33 @@ struct Compiled {
     names: Vec<Option<String>>,
     /// Per pattern: its `#set!` properties.
     properties: Vec<Vec<(String, String)>>,
+    /// The method and function names the patterns are about: only calls and attributes with
+    /// one of these names are queried.
+    callees: HashSet<String>,
+}
+
+/// Captures that name the called method or function (or the attribute) in the patterns.
+const CALLEE_CAPTURES: &[&str] = &["@_m", "@_f", "@_attr"];
+
+/// Every name an `#eq?` or `#any-of?` predicate on a callee capture lists, in query source.
+fn callee_names(source: &str) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let mut rest = source;
+    while let Some(start) = rest.find("(#") {
+        let predicate = &rest[start..];
+        let end = predicate.find(')').unwrap_or(predicate.len());
+        let body = &predicate[..end];
+        rest = &predicate[end..];
+        let mut words = body[2..].split_whitespace();
+        let (Some(kind), Some(capture)) = (words.next(), words.next()) else { continue };
+        if !matches!(kind, "eq?" | "any-of?") || !CALLEE_CAPTURES.contains(&capture) {
+            continue;
+        }
+        for quoted in body.split('"').skip(1).step_by(2) {
+            names.insert(quoted.to_string());
+        }
+    }
+    names
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
@@ -113,16 +140,64 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
                 .collect()
         })
         .collect();
-    Compiled { query, roles, names, properties }
+    let callees = callee_names(&source);
+    Compiled { query, roles, names, properties, callees }
 });
 
-/// Runs every pattern over the tree once.
+/// Runs the patterns on every call and attribute whose name one of them is about.
+///
+/// Why not one query over the whole tree: tree-sitter matches structure only, so every call
+/// would start every call pattern and the name predicates would throw the matches away
+/// afterwards; that was most of the time spent on a file. Patterns start at the node
+/// (`max_start_depth` 0), so each candidate costs only its own patterns.
 pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
     let compiled: &'static Compiled = &COMPILED;
+    let mut specs: Specs<'tree> = HashMap::new();
     let mut cursor = QueryCursor::new();
     cursor.set_match_limit(MATCH_LIMIT);
-    let mut specs: Specs<'tree> = HashMap::new();
-    let mut matches = cursor.matches(&compiled.query, tree.root_node(), text.as_bytes());
+    cursor.set_max_start_depth(Some(0));
+    let mut walk = tree.walk();
+    loop {
+        let node = walk.node();
+        if is_candidate(node, text, &compiled.callees) {
+            collect(compiled, &mut cursor, node, text, &mut specs);
+        }
+        if walk.goto_first_child() || walk.goto_next_sibling() {
+            continue;
+        }
+        loop {
+            if !walk.goto_parent() {
+                return specs;
+            }
+            if walk.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+}
+
+/// A call or attribute whose (method) name a pattern names.
+fn is_candidate(node: Node<'_>, text: &str, callees: &HashSet<String>) -> bool {
+    let name = match node.kind() {
+        "call" => match node.child_by_field_name("function") {
+            Some(f) if f.kind() == "identifier" => Some(f),
+            Some(f) if f.kind() == "attribute" => f.child_by_field_name("attribute"),
+            _ => None,
+        },
+        "attribute" => node.child_by_field_name("attribute"),
+        _ => None,
+    };
+    name.and_then(|n| text.get(n.byte_range())).is_some_and(|n| callees.contains(n))
+}
+
+fn collect<'tree>(
+    compiled: &'static Compiled,
+    cursor: &mut QueryCursor,
+    node: Node<'tree>,
+    text: &str,
+    specs: &mut Specs<'tree>,
+) {
+    let mut matches = cursor.matches(&compiled.query, node, text.as_bytes());
     while let Some(m) = matches.next() {
         let Some((role, node)) = m.captures().iter().find_map(|c| {
             let role = compiled.roles.get(c.index as usize).copied().flatten()?;
@@ -163,7 +238,6 @@ pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
             }
         }
     }
-    specs
 }
 
 #[cfg(test)]
@@ -178,6 +252,26 @@ mod tests {
             }
         }
         assert!(COMPILED.query.pattern_count() > 10);
+    }
+
+    #[test]
+    fn every_pattern_names_its_callee() {
+        // The pre-filter only queries calls and attributes named in a predicate on @_m,
+        // @_f or @_attr: a pattern without one would never run.
+        for (file, text) in GRAMMARS {
+            let query = Query::new(&language(), text).unwrap();
+            for i in 0..query.pattern_count() {
+                let start = query.start_byte_for_pattern(i);
+                let end = query.end_byte_for_pattern(i);
+                let pattern = &text[start..end];
+                assert!(
+                    !callee_names(pattern).is_empty(),
+                    "grammars/python/{file}: a pattern names no callee:\n{pattern}"
+                );
+            }
+        }
+        assert!(COMPILED.callees.contains("saveAsTable"));
+        assert!(!COMPILED.callees.contains("path"));
     }
 
     #[test]
