@@ -139,3 +139,29 @@ fn columns_created_in_one_file_expand_stars_in_another() {
     // Two steps down the chain: `out` has no declared columns, but an INSERT of known ones.
     assert_eq!(json["files"][2]["transformations"][0]["columns"][0]["source"], "out.*");
 }
+
+/// See: issue 6. A folder's `.py` files are analyzed beside its `.sql` files; one without
+/// data access is listed with no transformation and no diagnostic.
+#[test]
+fn issue_6_folders_give_python_files_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.sql"), "INSERT INTO mart.t SELECT * FROM raw.t").unwrap();
+    std::fs::write(
+        dir.path().join("job.py"),
+        "import pandas as pd\n\ndef run():\n    pd.read_csv('in.csv').to_parquet('out.parquet')\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("util.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    let out = run_in(dir.path(), &["extract", "--format", "json", "."], None);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let json = out.json();
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    assert_eq!(files[1]["language"], "python");
+    let t = &files[1]["transformations"][0];
+    assert_eq!(t["id"], "job.py::run");
+    assert_eq!(t["reads"], serde_json::json!(["in.csv"]));
+    assert_eq!(t["writes"], serde_json::json!(["out.parquet"]));
+    assert_eq!(files[2]["transformations"], serde_json::json!([]));
+    assert_eq!(files[2]["diagnostics"], serde_json::json!([]));
+}

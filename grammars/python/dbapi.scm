@@ -5,8 +5,7 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator) (parenthesized_expression)] @query)) @sql
+     . (_) @query)) @sql
   (#any-of? @_m "execute" "executemany" "executescript" "exec_driver_sql" "run_sql" "query_df"))
 
 ; cursor.execute(operation="…") / session.execute(statement=…)

@@ -4,8 +4,7 @@
 ((call
    function: [(attribute attribute: (identifier) @_m) (identifier) @_m]
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator)] @name)) @read
+     . (_) @name)) @read
   (#any-of? @_m "read_csv" "read_parquet" "read_json" "read_excel" "read_feather" "read_orc"
     "read_pickle" "read_table" "read_fwf" "read_xml" "read_hdf" "read_sas" "read_stata"
     "read_spss" "read_sql_table" "read_avro" "read_delta" "read_ndjson" "scan_csv"
@@ -30,8 +29,7 @@
 ((call
    function: [(attribute attribute: (identifier) @_m) (identifier) @_m]
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator) (parenthesized_expression)] @query)) @sql
+     . (_) @query)) @sql
   (#any-of? @_m "read_sql" "read_sql_query" "read_database")
   (#set! table_if_one_word "true"))
 ((call
@@ -45,8 +43,7 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator)] @name)) @write
+     . (_) @name)) @write
   (#any-of? @_m "to_csv" "to_parquet" "to_json" "to_excel" "to_feather" "to_orc" "to_pickle"
     "to_hdf" "to_xml" "to_stata" "to_sql" "to_delta" "write_csv" "write_parquet" "write_json"
     "write_ndjson" "write_database" "write_delta"))

@@ -17,8 +17,7 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator) (list) (tuple)] @name)) @read
+     . (_) @name)) @read
   (#any-of? @_m "parquet" "csv" "json" "orc" "text" "textFile" "load" "table" "avro" "xml")
   (#set! receiver "reader"))
 
@@ -67,9 +66,8 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (identifier) (attribute) (subscript) (call) (binary_operator)]
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator)] @name)) @read
+     . (_)
+     . (_) @name)) @read
   (#eq? @_m "jdbc")
   (#set! receiver "reader"))
 ((call
@@ -97,8 +95,7 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator) (parenthesized_expression)] @query)) @sql
+     . (_) @query)) @sql
   (#eq? @_m "sql")
   (#set! dialect "spark"))
 ((call
@@ -122,8 +119,7 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator)] @name)) @write
+     . (_) @name)) @write
   (#any-of? @_m "saveAsTable" "insertInto" "parquet" "csv" "json" "orc" "text" "save" "avro"
     "xml" "toTable" "start")
   (#set! receiver "writer"))
@@ -155,9 +151,8 @@
 ((call
    function: (attribute attribute: (identifier) @_m)
    arguments: (argument_list
-     . [(string) (identifier) (attribute) (subscript) (call) (binary_operator)]
-     . [(string) (concatenated_string) (identifier) (attribute) (subscript) (call)
-        (binary_operator)] @name)) @write
+     . (_)
+     . (_) @name)) @write
   (#eq? @_m "jdbc")
   (#set! receiver "writer"))
 ((call

@@ -1,5 +1,5 @@
 //! The read / write patterns of each library: the tree-sitter queries of `grammars/python/`,
-//! compiled once into one query, and what they say about each node of a file.
+//! each file compiled once, and what they say about each node of a file.
 //!
 //! Why queries and not Rust: a library's API is data (which method, which argument), and a
 //! user adds a library by adding a `.scm` file. The Rust side only knows the roles and value
@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator, Tree};
 
-/// Each library's patterns, by file name: compiled together, in this order.
+/// Each library's patterns, by file name.
 pub const GRAMMARS: &[(&str, &str)] = &[
     ("pyspark.scm", include_str!("../../../grammars/python/pyspark.scm")),
     ("pandas.scm", include_str!("../../../grammars/python/pandas.scm")),
@@ -92,9 +92,13 @@ struct Compiled {
     names: Vec<Option<String>>,
     /// Per pattern: its `#set!` properties.
     properties: Vec<Vec<(String, String)>>,
-    /// The method and function names the patterns are about: only calls and attributes with
-    /// one of these names are queried.
-    callees: HashSet<String>,
+}
+
+/// Each grammar file compiled on its own, and which ones name each callee: a call runs only
+/// the queries of the files that are about its name.
+struct Grammars {
+    parts: Vec<Compiled>,
+    by_callee: HashMap<String, Vec<usize>>,
 }
 
 /// Captures that name the called method or function (or the attribute) in the patterns.
@@ -121,9 +125,8 @@ fn callee_names(source: &str) -> HashSet<String> {
     names
 }
 
-static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let source: String = GRAMMARS.iter().map(|(_, text)| *text).collect::<Vec<_>>().join("\n");
-    let query = Query::new(&language(), &source)
+fn compile(source: &str) -> Compiled {
+    let query = Query::new(&language(), source)
         .expect("grammars/python/*.scm are compiled in and compile (unit-tested)");
     let names: Vec<Option<String>> = query
         .capture_names()
@@ -140,8 +143,22 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
                 .collect()
         })
         .collect();
-    let callees = callee_names(&source);
-    Compiled { query, roles, names, properties, callees }
+    Compiled { query, roles, names, properties }
+}
+
+static GRAMMARS_COMPILED: LazyLock<Grammars> = LazyLock::new(|| {
+    let mut by_callee: HashMap<String, Vec<usize>> = HashMap::new();
+    let parts = GRAMMARS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, source))| {
+            for name in callee_names(source) {
+                by_callee.entry(name).or_default().push(i);
+            }
+            compile(source)
+        })
+        .collect();
+    Grammars { parts, by_callee }
 });
 
 /// Runs the patterns on every call and attribute whose name one of them is about.
@@ -151,7 +168,7 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// afterwards; that was most of the time spent on a file. Patterns start at the node
 /// (`max_start_depth` 0), so each candidate costs only its own patterns.
 pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
-    let compiled: &'static Compiled = &COMPILED;
+    let grammars: &'static Grammars = &GRAMMARS_COMPILED;
     let mut specs: Specs<'tree> = HashMap::new();
     let mut cursor = QueryCursor::new();
     cursor.set_match_limit(MATCH_LIMIT);
@@ -159,10 +176,16 @@ pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
     let mut walk = tree.walk();
     loop {
         let node = walk.node();
-        if is_candidate(node, text, &compiled.callees) {
-            collect(compiled, &mut cursor, node, text, &mut specs);
+        if let Some(parts) = candidate(node, text, &grammars.by_callee) {
+            for &i in parts {
+                if let Some(compiled) = grammars.parts.get(i) {
+                    collect(compiled, &mut cursor, node, text, &mut specs);
+                }
+            }
         }
-        if walk.goto_first_child() || walk.goto_next_sibling() {
+        // Strings and comments hold no call a pattern is about.
+        let leaf = matches!(node.kind(), "string" | "comment" | "identifier");
+        if (!leaf && walk.goto_first_child()) || walk.goto_next_sibling() {
             continue;
         }
         loop {
@@ -176,8 +199,12 @@ pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
     }
 }
 
-/// A call or attribute whose (method) name a pattern names.
-fn is_candidate(node: Node<'_>, text: &str, callees: &HashSet<String>) -> bool {
+/// The grammars to run on a call or attribute: those that name its (method) name.
+fn candidate<'g>(
+    node: Node<'_>,
+    text: &str,
+    by_callee: &'g HashMap<String, Vec<usize>>,
+) -> Option<&'g [usize]> {
     let name = match node.kind() {
         "call" => match node.child_by_field_name("function") {
             Some(f) if f.kind() == "identifier" => Some(f),
@@ -187,7 +214,8 @@ fn is_candidate(node: Node<'_>, text: &str, callees: &HashSet<String>) -> bool {
         "attribute" => node.child_by_field_name("attribute"),
         _ => None,
     };
-    name.and_then(|n| text.get(n.byte_range())).is_some_and(|n| callees.contains(n))
+    let name = text.get(name?.byte_range())?;
+    by_callee.get(name).map(Vec::as_slice)
 }
 
 fn collect<'tree>(
@@ -228,6 +256,14 @@ fn collect<'tree>(
             }
         };
         for (name, value) in values {
+            // `(argument_list . (_) @name)` means a positional argument: a keyword argument
+            // (or a comment) in that place is not one, and its value has its own patterns.
+            if matches!(
+                value.kind(),
+                "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"
+            ) {
+                continue;
+            }
             if spec.capture(name).is_none() {
                 spec.captures.push((name, value));
             }
@@ -251,7 +287,8 @@ mod tests {
                 panic!("grammars/python/{name}: {e}");
             }
         }
-        assert!(COMPILED.query.pattern_count() > 10);
+        let patterns: usize = GRAMMARS_COMPILED.parts.iter().map(|p| p.query.pattern_count()).sum();
+        assert!(patterns > 10);
     }
 
     #[test]
@@ -270,19 +307,21 @@ mod tests {
                 );
             }
         }
-        assert!(COMPILED.callees.contains("saveAsTable"));
-        assert!(!COMPILED.callees.contains("path"));
+        assert!(GRAMMARS_COMPILED.by_callee.contains_key("saveAsTable"));
+        assert!(!GRAMMARS_COMPILED.by_callee.contains_key("path"));
     }
 
     #[test]
     fn every_capture_is_a_role_a_known_value_or_private() {
         let known = ["name", "namespace", "options", "data", "query", "value", "bucket", "key"];
-        for (i, name) in COMPILED.names.iter().enumerate() {
-            if let Some(name) = name {
-                assert!(
-                    COMPILED.roles[i].is_some() || known.contains(&name.as_str()),
-                    "unknown capture @{name}"
-                );
+        for part in &GRAMMARS_COMPILED.parts {
+            for (i, name) in part.names.iter().enumerate() {
+                if let Some(name) = name {
+                    assert!(
+                        part.roles[i].is_some() || known.contains(&name.as_str()),
+                        "unknown capture @{name}"
+                    );
+                }
             }
         }
     }
