@@ -63,3 +63,42 @@ fn every_kind_of_bad_file_is_reported_and_the_rest_analyzed() {
         .collect();
     assert_eq!(writes, [&serde_json::json!("t2")]);
 }
+
+/// See: issue 6. Python that is broken, deep or strange still gives what the rest shows,
+/// without a panic or a stack overflow.
+#[test]
+fn issue_6_bad_python_is_analyzed_as_far_as_it_goes() {
+    use git_lineage::extract::{Settings, extract};
+    let settings = Settings::default();
+    let deep_parens = format!("x = {}1{}\n", "(".repeat(5_000), ")".repeat(5_000));
+    let deep_calls =
+        format!("df = {}pd.read_csv('a.csv'){}\n", "f(".repeat(3_000), ")".repeat(3_000));
+    let mut deep_blocks = String::new();
+    for i in 0..400 {
+        deep_blocks.push_str(&" ".repeat(i));
+        deep_blocks.push_str("if x:\n");
+    }
+    deep_blocks.push_str(&" ".repeat(400));
+    deep_blocks.push_str("def g():\n");
+    deep_blocks.push_str(&" ".repeat(401));
+    deep_blocks.push_str("pass\n");
+    let chained = format!("spark.read{}.parquet('p')\n", ".option('a', 1)".repeat(20_000));
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("deep_parens.py", deep_parens.into_bytes()),
+        ("deep_calls.py", deep_calls.into_bytes()),
+        ("deep_blocks.py", deep_blocks.into_bytes()),
+        ("chained.py", chained.into_bytes()),
+        ("garbage.py", b"def (:\n  ))) ]] spark.read.csv('x.csv' \n\tclass\n".to_vec()),
+        ("latin1.py", b"name = '\xe9t\xe9'\nimport pandas as pd\npd.read_csv(name)\n".to_vec()),
+        ("binary.py", b"\x00\x01binary".to_vec()),
+        ("empty.py", Vec::new()),
+    ];
+    for (name, bytes) in &inputs {
+        let fragment = extract(name, bytes, &settings);
+        assert_eq!(fragment.language, git_lineage::extract::Language::Python, "{name}");
+    }
+    let garbage = extract("garbage.py", inputs[4].1.as_slice(), &settings);
+    assert!(garbage.diagnostics.iter().any(|d| d.message.contains("syntax error")));
+    let latin1 = extract("latin1.py", inputs[5].1.as_slice(), &settings);
+    assert_eq!(latin1.transformations[0].reads, vec!["\u{fffd}t\u{fffd}".to_string()]);
+}

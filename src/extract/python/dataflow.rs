@@ -184,6 +184,16 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     }
 
     fn collect_functions(&mut self, node: Node<'tree>, prefix: &str) {
+        // Nesting past the limit is not followed (the recursion stays bounded).
+        if self.depth > MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.collect_functions_in(node, prefix);
+        self.depth -= 1;
+    }
+
+    fn collect_functions_in(&mut self, node: Node<'tree>, prefix: &str) {
         let mut cursor = node.walk();
         for child in node.named_children(&mut cursor) {
             match child.kind() {
