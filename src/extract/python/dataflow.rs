@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use tree_sitter::Node;
 
-use super::queries::{Role, Spec, Specs};
+use super::queries::{Matcher, Role, Spec};
 use crate::diagnostic::Diagnostic;
 use crate::extract::Operation;
 use crate::extract::sql::{self, Dialect};
@@ -123,7 +123,7 @@ impl Scope {
 /// The file-wide state of one analysis.
 pub struct Analyzer<'a, 'tree> {
     text: &'a str,
-    specs: &'a Specs<'tree>,
+    matcher: Matcher<'tree>,
     settings: &'a Settings,
     /// The file's functions by simple name: their node and qualified name.
     functions: HashMap<String, (Node<'tree>, String)>,
@@ -141,10 +141,10 @@ pub struct Analyzer<'a, 'tree> {
 }
 
 impl<'a, 'tree> Analyzer<'a, 'tree> {
-    pub fn new(text: &'a str, specs: &'a Specs<'tree>, settings: &'a Settings) -> Self {
+    pub fn new(text: &'a str, settings: &'a Settings) -> Self {
         Self {
             text,
-            specs,
+            matcher: Matcher::new(),
             settings,
             functions: HashMap::new(),
             summaries: HashMap::new(),
@@ -742,7 +742,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return value.clone();
         }
         let object = node.child_by_field_name("object").map(|o| self.eval(o, scope));
-        for spec in self.specs_of(node) {
+        for spec in &self.specs_of(node) {
             match spec.role {
                 Role::Reader => return Value::Reader,
                 Role::Writer => {
@@ -837,7 +837,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
 
         let mut result: Option<Value> = None;
         let mut operation: Option<&'static str> = None;
-        let specs: Vec<Spec<'tree>> = self.specs_of(node).to_vec();
+        let specs: Vec<Spec<'tree>> = self.specs_of(node);
         for spec in &specs {
             if let Some(kind) = spec.property("receiver") {
                 let fits = matches!(
@@ -1184,8 +1184,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         all
     }
 
-    fn specs_of(&self, node: Node<'tree>) -> &[Spec<'tree>] {
-        self.specs.get(&node.id()).map_or(&[], Vec::as_slice)
+    fn specs_of(&mut self, node: Node<'tree>) -> Vec<Spec<'tree>> {
+        self.matcher.specs(node, self.text).to_vec()
     }
 
     fn node_text(&self, node: Node<'tree>) -> &'a str {

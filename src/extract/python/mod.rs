@@ -1,8 +1,8 @@
 //! Python lineage: PySpark, pandas, AWS Glue, DB-API / SQLAlchemy SQL, boto3 and Airflow SQL
 //! operators, through tree-sitter-python. See: issue 6.
 //!
-//! One parse, one pass of the compiled patterns of `grammars/python/` (`queries`), then the
-//! data flow (`dataflow`) that resolves names and carries lineage through variables. Each
+//! One parse, then the data flow (`dataflow`) that resolves names and carries lineage through
+//! variables, asking the compiled patterns of `grammars/python/` (`queries`) about each call. Each
 //! function that reads or writes is a transformation `path::function`; top-level code is
 //! `path::<module>`. The analyzed code is never imported or run.
 
@@ -31,8 +31,7 @@ pub fn analyze(
     };
     let root = tree.root_node();
     let mut diagnostics = syntax_errors(root);
-    let specs = queries::specs(&tree, text);
-    let mut analyzer = dataflow::Analyzer::new(text, &specs, settings);
+    let mut analyzer = dataflow::Analyzer::new(text, settings);
     analyzer.run(root);
     diagnostics.append(&mut analyzer.diagnostics);
     let confidence = if root.has_error() { Confidence::Partial } else { Confidence::Full };

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator};
 
 /// Each library's patterns, by file name.
 pub const GRAMMARS: &[(&str, &str)] = &[
@@ -161,41 +161,47 @@ static GRAMMARS_COMPILED: LazyLock<Grammars> = LazyLock::new(|| {
     Grammars { parts, by_callee }
 });
 
-/// Runs the patterns on every call and attribute whose name one of them is about.
+/// Runs the patterns on the calls and attributes the data flow meets, once per node, and
+/// only those whose name one of them is about.
 ///
 /// Why not one query over the whole tree: tree-sitter matches structure only, so every call
 /// would start every call pattern and the name predicates would throw the matches away
 /// afterwards; that was most of the time spent on a file. Patterns start at the node
-/// (`max_start_depth` 0), so each candidate costs only its own patterns.
-pub fn specs<'tree>(tree: &'tree Tree, text: &str) -> Specs<'tree> {
-    let grammars: &'static Grammars = &GRAMMARS_COMPILED;
-    let mut specs: Specs<'tree> = HashMap::new();
-    let mut cursor = QueryCursor::new();
-    cursor.set_match_limit(MATCH_LIMIT);
-    cursor.set_max_start_depth(Some(0));
-    let mut walk = tree.walk();
-    loop {
-        let node = walk.node();
-        if let Some(parts) = candidate(node, text, &grammars.by_callee) {
+/// (`max_start_depth` 0), so each candidate costs only the patterns of its grammar files, and
+/// nodes the data flow never evaluates cost nothing.
+pub struct Matcher<'tree> {
+    cursor: QueryCursor,
+    cache: Specs<'tree>,
+}
+
+impl<'tree> Matcher<'tree> {
+    pub fn new() -> Self {
+        let mut cursor = QueryCursor::new();
+        cursor.set_match_limit(MATCH_LIMIT);
+        cursor.set_max_start_depth(Some(0));
+        Self { cursor, cache: HashMap::new() }
+    }
+
+    /// What the patterns say about `node`.
+    pub fn specs(&mut self, node: Node<'tree>, text: &str) -> &[Spec<'tree>] {
+        let grammars: &'static Grammars = &GRAMMARS_COMPILED;
+        let Some(parts) = candidate(node, text, &grammars.by_callee) else { return &[] };
+        if !self.cache.contains_key(&node.id()) {
+            let mut found: Specs<'tree> = HashMap::new();
             for &i in parts {
                 if let Some(compiled) = grammars.parts.get(i) {
-                    collect(compiled, &mut cursor, node, text, &mut specs);
+                    collect(compiled, &mut self.cursor, node, text, &mut found);
                 }
             }
+            self.cache.insert(node.id(), found.remove(&node.id()).unwrap_or_default());
         }
-        // Strings and comments hold no call a pattern is about.
-        let leaf = matches!(node.kind(), "string" | "comment" | "identifier");
-        if (!leaf && walk.goto_first_child()) || walk.goto_next_sibling() {
-            continue;
-        }
-        loop {
-            if !walk.goto_parent() {
-                return specs;
-            }
-            if walk.goto_next_sibling() {
-                break;
-            }
-        }
+        self.cache.get(&node.id()).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Default for Matcher<'_> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -332,8 +338,17 @@ mod tests {
         let mut parser = tree_sitter::Parser::new();
         parser.set_language(&language()).unwrap();
         let tree = parser.parse(text, None).unwrap();
-        let specs = specs(&tree, text);
-        let read = specs.values().flatten().find(|s| s.role == Role::Read).unwrap();
+        // module > expression_statement > assignment > call
+        let call = tree
+            .root_node()
+            .child(0)
+            .unwrap()
+            .child(0)
+            .unwrap()
+            .child_by_field_name("right")
+            .unwrap();
+        let mut matcher = Matcher::new();
+        let read = matcher.specs(call, text).iter().find(|s| s.role == Role::Read).unwrap().clone();
         assert_eq!(read.capture("name").unwrap().utf8_text(text.as_bytes()).unwrap(), "'s3://b/x'");
         assert_eq!(read.property("receiver"), Some("reader"));
     }
