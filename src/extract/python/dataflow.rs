@@ -1160,7 +1160,16 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         let (statements, diagnostics) = sql::analyze(&text, &options);
         // A string's own lines start on the line of its opening quote.
         let shift = line.saturating_sub(1);
-        self.diagnostics.extend(diagnostics.into_iter().map(|d| d.shifted(shift)));
+        self.diagnostics.extend(diagnostics.into_iter().map(|d| {
+            let mut d = d.shifted(shift);
+            // SQL with run-time parts often parses only once they are filled in: what the
+            // fallback recovered is all there is to know, not an error in the code.
+            if !placeholders.is_empty() && d.severity == crate::diagnostic::Severity::Error {
+                d.severity = crate::diagnostic::Severity::Warning;
+                d.message = format!("SQL built from run-time values: {}", d.message);
+            }
+            d
+        }));
         let mut all = Lineage::new();
         for statement in statements {
             let statement_line = statement.line + shift;
