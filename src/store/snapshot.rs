@@ -511,6 +511,9 @@ mod tests {
         assert!(analyzed("b.SQL"));
         assert!(!analyzed("target/compiled/a.sql"));
         assert!(!analyzed(".github/x.sql"));
-        assert!(!analyzed("models/a.py"));
+        // Python jobs are analyzed too (issue 6); other files are not.
+        assert!(analyzed("jobs/etl.py"));
+        assert!(!analyzed("dbt_packages/x/a.py"));
+        assert!(!analyzed("models/schema.yml"));
     }
 }
