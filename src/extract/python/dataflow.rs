@@ -85,6 +85,7 @@ impl Value {
         match self {
             Value::Str(s) => Some(s.clone()),
             Value::Dynamic(name) => Some(placeholder(name)),
+            Value::Unknown if fallback.is_empty() => Some(placeholder("value")),
             Value::Unknown => Some(placeholder(fallback)),
             _ => None,
         }
@@ -632,8 +633,16 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             "subscript" => self.subscript(node, scope),
             "call" => self.call(node, scope),
             "binary_operator" => {
-                let left = node.child_by_field_name("left").map(|n| self.eval(n, scope));
-                let right = node.child_by_field_name("right").map(|n| self.eval(n, scope));
+                // An unknown operand is named after its expression, so that a name built
+                // from it says what is missing.
+                let mut operand = |field: &str, this: &mut Self| {
+                    node.child_by_field_name(field).map(|n| match this.eval(n, scope) {
+                        Value::Unknown => Value::Dynamic(this.node_text(n).to_string()),
+                        v => v,
+                    })
+                };
+                let left = operand("left", self);
+                let right = operand("right", self);
                 let operator =
                     node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
                 match (left, right) {
@@ -1409,8 +1418,12 @@ fn str_format(template: &str, positional: &[Value], keywords: &[(String, Value)]
             rest = &tail[2..];
             continue;
         }
+        // A lone `}` is an error in Python: the string is not a template we can fill.
+        if tail.starts_with('}') {
+            return Value::Unknown;
+        }
         let Some(close) = tail.find('}') else { return Value::Unknown };
-        let field = tail[1..close].split([':', '!']).next().unwrap_or("");
+        let field = tail.get(1..close).unwrap_or("").split([':', '!']).next().unwrap_or("");
         let value = if field.is_empty() {
             auto += 1;
             positional.get(auto - 1)
@@ -1479,6 +1492,10 @@ mod tests {
             &[("key".into(), Value::Dynamic("k".into()))],
         );
         assert_eq!(v, Value::Str("s3://b/<dynamic:k>".into()));
+        // Found in the standard library: a stray `}` is not a template, never a panic.
+        assert_eq!(str_format("{} secs} {", &[Value::Str("1".into())], &[]), Value::Unknown);
+        assert_eq!(str_format("} x {}", &[], &[]), Value::Unknown);
+        assert_eq!(str_format("{{}} {", &[], &[]), Value::Unknown);
     }
 
     #[test]
