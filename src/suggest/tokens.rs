@@ -1,0 +1,142 @@
+//! A statement's tokens with their byte ranges, for turning AST nodes into edit ranges: the
+//! AST knows where expressions are, the tokens know where the keywords around them are.
+
+use sqlparser::ast::Spanned;
+use sqlparser::dialect::Dialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
+
+use crate::source::LineIndex;
+
+/// One token and the bytes it covers in the statement's text.
+#[derive(Debug, Clone)]
+pub struct Tok {
+    pub token: Token,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Tok {
+    pub fn is_keyword(&self, keyword: Keyword) -> bool {
+        matches!(&self.token, Token::Word(w) if w.keyword == keyword)
+    }
+
+    /// White space and comments.
+    pub fn is_trivia(&self) -> bool {
+        matches!(self.token, Token::Whitespace(_))
+    }
+}
+
+/// The tokens of one statement's text.
+pub struct Tokens<'a> {
+    text: &'a str,
+    lines: LineIndex,
+    pub list: Vec<Tok>,
+}
+
+impl<'a> Tokens<'a> {
+    /// `None` when the text does not tokenize (then it did not parse either).
+    pub fn new(text: &'a str, dialect: &dyn Dialect) -> Option<Tokens<'a>> {
+        let lines = LineIndex::new(text);
+        let raw = Tokenizer::new(dialect, text).tokenize_with_location().ok()?;
+        let list = raw
+            .into_iter()
+            .filter(|t| t.token != Token::EOF)
+            .map(|t| Tok {
+                start: lines.offset(
+                    text,
+                    to_usize(t.span.start.line),
+                    to_usize(t.span.start.column),
+                ),
+                end: lines.offset(text, to_usize(t.span.end.line), to_usize(t.span.end.column)),
+                token: t.token,
+            })
+            .collect();
+        Some(Tokens { text, lines, list })
+    }
+
+    /// The byte offset of a parser location; `None` for the empty location of nodes the
+    /// parser did not place.
+    pub fn offset(&self, location: Location) -> Option<usize> {
+        (location.line > 0).then(|| {
+            self.lines.offset(self.text, to_usize(location.line), to_usize(location.column))
+        })
+    }
+
+    /// Where a node starts.
+    pub fn start_of(&self, node: &impl Spanned) -> Option<usize> {
+        self.offset(node.span().start)
+    }
+
+    /// The index of the token that starts at `offset`, or the first after it.
+    pub fn index_at(&self, offset: usize) -> usize {
+        self.list.partition_point(|t| t.start < offset)
+    }
+
+    /// The last `keyword` token that starts before `offset`.
+    pub fn keyword_before(&self, offset: usize, keyword: Keyword) -> Option<usize> {
+        self.list[..self.index_at(offset)].iter().rposition(|t| t.is_keyword(keyword))
+    }
+
+    /// The first `keyword` token at or after `offset`.
+    pub fn keyword_after(&self, offset: usize, keyword: Keyword) -> Option<usize> {
+        let from = self.index_at(offset);
+        self.list[from..].iter().position(|t| t.is_keyword(keyword)).map(|i| from + i)
+    }
+
+    /// From token `i`, the end of the clause it opens: the last significant token before a
+    /// `)` that closes an enclosing parenthesis, a `;`, one of `stops` at depth 0, or the end.
+    pub fn clause_end(&self, i: usize, stops: &[Keyword]) -> usize {
+        let mut depth = 0usize;
+        let mut end = self.list.get(i).map_or(0, |t| t.end);
+        for t in &self.list[i..] {
+            match &t.token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon if depth == 0 => break,
+                Token::Word(w) if depth == 0 && stops.contains(&w.keyword) => break,
+                _ => {}
+            }
+            if !t.is_trivia() {
+                end = t.end;
+            }
+        }
+        end
+    }
+
+    /// Where the white space before token `i` starts (comments are kept, and so is the line
+    /// break that ends a `--` comment: without it the comment would swallow what follows).
+    pub fn space_before(&self, i: usize) -> usize {
+        let blank = |t: &Tok| {
+            matches!(
+                t.token,
+                Token::Whitespace(Whitespace::Space | Whitespace::Tab | Whitespace::Newline)
+            )
+        };
+        let mut k = i.min(self.list.len());
+        while k > 0 && blank(&self.list[k - 1]) {
+            k -= 1;
+        }
+        let end_of_text = self.text.len();
+        let start_of = |j: usize| self.list.get(j).map_or(end_of_text, |t| t.start);
+        let after_line_comment = k > 0
+            && matches!(&self.list[k - 1].token, Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) if !comment.ends_with('\n'));
+        if after_line_comment {
+            return (k..i)
+                .find(|&j| matches!(self.list[j].token, Token::Whitespace(Whitespace::Newline)))
+                .map_or(start_of(i), |j| self.list[j].end);
+        }
+        start_of(k)
+    }
+
+    /// Where the white space after byte `offset` ends.
+    pub fn space_after(&self, offset: usize) -> usize {
+        let rest = &self.text[offset.min(self.text.len())..];
+        offset + (rest.len() - rest.trim_start_matches([' ', '\t']).len())
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
