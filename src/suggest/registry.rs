@@ -1,6 +1,9 @@
 //! The rules, by code. Registering a rule is one line here.
 
-use super::rules::{r001_order_by_without_limit, r002_unused_cte, r003_distinct_on_group_by};
+use super::rules::{
+    p002_having_on_group_key, r001_order_by_without_limit, r002_unused_cte,
+    r003_distinct_on_group_by,
+};
 use super::{Context, Hit, Rule};
 
 /// A rule's check: what it finds in one statement.
@@ -8,6 +11,7 @@ pub(crate) type Check = fn(&Context<'_>) -> Vec<Hit>;
 
 /// Each rule with its check, in code order.
 pub(crate) const RULES: &[(Rule, Check)] = &[
+    (p002_having_on_group_key::RULE, p002_having_on_group_key::check),
     (r001_order_by_without_limit::RULE, r001_order_by_without_limit::check),
     (r002_unused_cte::RULE, r002_unused_cte::check),
     (r003_distinct_on_group_by::RULE, r003_distinct_on_group_by::check),

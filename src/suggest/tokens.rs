@@ -130,6 +130,11 @@ impl<'a> Tokens<'a> {
         start_of(k)
     }
 
+    /// The text between two byte offsets.
+    pub fn text_of(&self, start: usize, end: usize) -> &'a str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
     /// Where the white space after byte `offset` ends.
     pub fn space_after(&self, offset: usize) -> usize {
         let rest = &self.text[offset.min(self.text.len())..];
