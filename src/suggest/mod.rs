@@ -39,6 +39,20 @@ pub(crate) struct Context<'a> {
     pub tokens: &'a Tokens<'a>,
 }
 
+impl Context<'_> {
+    /// The bytes an expression covers, when the parser placed it; a parenthesized one with
+    /// its parentheses (the parser's span stops inside them), so that moving it keeps them.
+    pub fn expr_range(&self, e: &sqlparser::ast::Expr) -> Option<(usize, usize)> {
+        use sqlparser::ast::Spanned;
+        let span = e.span();
+        let (start, end) = (self.tokens.offset(span.start)?, self.tokens.offset(span.end)?);
+        if matches!(e, sqlparser::ast::Expr::Nested(_)) {
+            return Some(self.tokens.widen_to_parens(start, end));
+        }
+        Some((start, end))
+    }
+}
+
 /// What a rule's check finds, in the statement's own offsets.
 pub(crate) struct Hit {
     pub offset: usize,
@@ -305,6 +319,18 @@ mod tests {
         assert!(run("SELECT DISTINCT c FROM t GROUP BY c, d").is_empty());
         assert!(run("SELECT DISTINCT c, d FROM t GROUP BY ROLLUP (c, d)").is_empty());
         assert_eq!(run("SELECT DISTINCT c AS k FROM t GROUP BY 1").len(), 1);
+    }
+
+    #[test]
+    fn moved_conditions_keep_their_parentheses() {
+        assert_eq!(
+            fixed("SELECT o.a FROM o JOIN c ON c.k = o.k WHERE (c.r = 1 OR c.r = 2) AND o.a > c.k"),
+            "SELECT o.a FROM o JOIN c ON c.k = o.k AND (c.r = 1 OR c.r = 2) WHERE o.a > c.k"
+        );
+        assert_eq!(
+            fixed("SELECT k, count(*) AS n FROM t GROUP BY k HAVING (k = 1 OR k = 2)"),
+            "SELECT k, count(*) AS n FROM t WHERE (k = 1 OR k = 2)\nGROUP BY k"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The rules, by code. Registering a rule is one line here.
 
 use super::rules::{
-    p002_having_on_group_key, r001_order_by_without_limit, r002_unused_cte,
+    p001_filter_after_join, p002_having_on_group_key, r001_order_by_without_limit, r002_unused_cte,
     r003_distinct_on_group_by,
 };
 use super::{Context, Hit, Rule};
@@ -11,6 +11,7 @@ pub(crate) type Check = fn(&Context<'_>) -> Vec<Hit>;
 
 /// Each rule with its check, in code order.
 pub(crate) const RULES: &[(Rule, Check)] = &[
+    (p001_filter_after_join::RULE, p001_filter_after_join::check),
     (p002_having_on_group_key::RULE, p002_having_on_group_key::check),
     (r001_order_by_without_limit::RULE, r001_order_by_without_limit::check),
     (r002_unused_cte::RULE, r002_unused_cte::check),

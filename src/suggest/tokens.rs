@@ -130,6 +130,20 @@ impl<'a> Tokens<'a> {
         start_of(k)
     }
 
+    /// `start..end` widened to the parentheses right around it, if there are.
+    pub fn widen_to_parens(&self, start: usize, end: usize) -> (usize, usize) {
+        let before = self.list[..self.index_at(start)].iter().rev().find(|t| !t.is_trivia());
+        let after = self.list[self.index_at(end)..].iter().find(|t| !t.is_trivia());
+        match (before, after) {
+            (Some(open), Some(close))
+                if open.token == Token::LParen && close.token == Token::RParen =>
+            {
+                (open.start, close.end)
+            }
+            _ => (start, end),
+        }
+    }
+
     /// The text between two byte offsets.
     pub fn text_of(&self, start: usize, end: usize) -> &'a str {
         self.text.get(start..end).unwrap_or_default()

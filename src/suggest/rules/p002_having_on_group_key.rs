@@ -2,9 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{
-    BinaryOperator, Expr, GroupByExpr, Select, SelectItem, Spanned, visit_expressions,
-};
+use sqlparser::ast::{BinaryOperator, Expr, GroupByExpr, Select, SelectItem, visit_expressions};
 use sqlparser::keywords::Keyword;
 
 use crate::suggest::walk;
@@ -52,7 +50,7 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
     let parts = conjuncts(having);
     let k = parts.iter().position(|part| on_keys_only(part, keys, select))?;
     let part = parts[k];
-    let (part_start, part_end) = span(ctx, part)?;
+    let (part_start, part_end) = ctx.expr_range(part)?;
     let condition = ctx.tokens.text_of(part_start, part_end);
 
     // Out of HAVING: the part with its AND, or the whole clause.
@@ -60,16 +58,16 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
         let having_at = ctx.tokens.keyword_before(part_start, Keyword::HAVING)?;
         Edit::deletion(ctx.tokens.space_before(having_at), part_end)
     } else if k == 0 {
-        let (next_start, _) = span(ctx, parts[1])?;
+        let (next_start, _) = ctx.expr_range(parts[1])?;
         Edit::deletion(part_start, next_start)
     } else {
-        let (_, previous_end) = span(ctx, parts[k - 1])?;
+        let (_, previous_end) = ctx.expr_range(parts[k - 1])?;
         Edit::deletion(previous_end, part_end)
     };
     // Into WHERE: after the existing condition, or a new WHERE before GROUP BY.
     let add = match &select.selection {
         Some(selection) => {
-            let (start, end) = span(ctx, selection)?;
+            let (start, end) = ctx.expr_range(selection)?;
             if start == end {
                 return None;
             }
@@ -80,7 +78,7 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
             Edit::replacement(end, end, format!(" AND {condition}"))
         }
         None => {
-            let (first_key, _) = span(ctx, keys.first()?)?;
+            let (first_key, _) = ctx.expr_range(keys.first()?)?;
             let group = ctx.tokens.keyword_before(first_key, Keyword::GROUP)?;
             let at = ctx.tokens.list[group].start;
             Edit::replacement(at, at, format!("WHERE {condition}\n"))
@@ -148,10 +146,4 @@ fn on_keys_only(part: &Expr, keys: &[Expr], select: &Select) -> bool {
         ControlFlow::Continue(())
     });
     verdict.is_continue() && columns > 0
-}
-
-/// The byte range of an expression, when the parser placed it.
-fn span(ctx: &Context<'_>, e: &Expr) -> Option<(usize, usize)> {
-    let span = e.span();
-    Some((ctx.tokens.offset(span.start)?, ctx.tokens.offset(span.end)?))
 }
