@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use crate::predict::cost::human_ms;
 use crate::suggest::{Applicability, Finding, Rule};
 
 /// `path:line:column: CODE message`, with `[*]` when a safe fix is available and `[unsafe
@@ -14,6 +15,16 @@ pub fn write_text(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> 
             Some(Applicability::DisplayOnly) | None => "",
         };
         writeln!(out, "{}:{}:{}: {}{mark} {}", f.path, f.line, f.column, f.code, f.message)?;
+        if let Some(p) = f.predicted {
+            writeln!(
+                out,
+                "  predicted: {} -> {} ({}{})",
+                human_ms(p.before_ms),
+                human_ms(p.after_ms),
+                if p.gain_ms() >= 0.0 { "-" } else { "+" },
+                human_ms(p.gain_ms().abs())
+            )?;
+        }
         if let Some(why) = &f.fix_rejected {
             writeln!(out, "  (no fix: {why})")?;
         }

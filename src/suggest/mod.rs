@@ -74,6 +74,24 @@ pub struct Finding {
     /// Why a fix the rule made was dropped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix_rejected: Option<String>,
+    /// The transformation's predicted duration before and after the fix, when a cost model
+    /// could predict it (the caller fills this in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<Predicted>,
+}
+
+/// A fix's predicted effect on its transformation's duration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Predicted {
+    pub before_ms: f64,
+    pub after_ms: f64,
+}
+
+impl Predicted {
+    /// Milliseconds saved (negative: the fix is predicted to cost time).
+    pub fn gain_ms(&self) -> f64 {
+        self.before_ms - self.after_ms
+    }
 }
 
 /// Which rules run.
@@ -149,6 +167,7 @@ fn raw_findings(
                         message: hit.message,
                         fix: hit.fix.map(|f| f.shifted(chunk.start)),
                         fix_rejected: None,
+                        predicted: None,
                     });
                 }
             }
