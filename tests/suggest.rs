@@ -75,7 +75,7 @@ fn fixes_give_the_same_results_in_duckdb() {
         let selection = Selection { rules: vec![code.clone()] };
         let (fixed, applied) =
             suggest::fix_all(&format!("{code}.sql"), &text, &settings(), &selection, true);
-        assert!(applied > 0, "{code}: no fix applied");
+        assert!(!applied.is_empty(), "{code}: no fix applied");
         let (before, after) =
             (dir.path().join(format!("{code}.sql")), dir.path().join(format!("{code}.fixed.sql")));
         std::fs::write(&before, &text).unwrap();
@@ -135,4 +135,43 @@ fn suggest_fix_and_explain_from_the_command_line() {
     let out = run_in(Path::new("."), &["explain", "R002"], None);
     assert!(out.stdout.clone().contains("## Why is this slow?"));
     assert_eq!(run_in(Path::new("."), &["explain", "X999"], None).code, 2);
+}
+
+#[test]
+fn fix_branch_commits_the_fixes_without_touching_the_work_tree() {
+    let mut repo = crate::common::repo::TestRepo::new();
+    let sql = "CREATE TABLE mart.c AS\nWITH r AS (SELECT a FROM raw.t ORDER BY a)\nSELECT DISTINCT a FROM r GROUP BY a;\n";
+    let head = repo.commit(
+        &[("models/c.sql", sql), ("models/ok.sql", "CREATE TABLE mart.d AS SELECT a FROM raw.t")],
+        "models",
+    );
+    // Work in progress that the branch must not pick up, nor lose.
+    repo.write("models/c.sql", &format!("-- editing\n{sql}"));
+    let status = repo.git(&["status", "--porcelain"]);
+
+    let out = repo.lineage(&["fix", "--branch", "lineage/fixes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("lineage/fixes "), "{}", out.stdout);
+    assert_eq!(repo.git(&["status", "--porcelain"]), status, "work tree and index untouched");
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]).trim(), head);
+    assert_eq!(repo.git(&["rev-parse", "lineage/fixes^"]).trim(), head);
+    assert_eq!(
+        repo.git(&["show", "lineage/fixes:models/c.sql"]),
+        "CREATE TABLE mart.c AS\nWITH r AS (SELECT a FROM raw.t)\nSELECT a FROM r GROUP BY a;\n"
+    );
+    assert_eq!(repo.git(&["diff", "--name-only", "HEAD", "lineage/fixes"]).trim(), "models/c.sql");
+    let message = repo.git(&["log", "-1", "--format=%B", "lineage/fixes"]);
+    // The predicted gains need ONNX Runtime (the bundled model, here): the rest must not.
+    let without_gains: String = message
+        .lines()
+        .map(|l| l.split(", predicted ").next().unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("fix_branch_message", without_gains);
+    if repo_root().join(".ort").is_dir() || std::env::var_os("ORT_DYLIB_PATH").is_some() {
+        assert!(message.contains(", predicted "), "{message}");
+    }
+
+    let again = repo.lineage(&["fix", "--branch", "lineage/fixes"]);
+    assert_eq!(again.code, 2, "an existing branch is not overwritten: {}", again.stderr);
 }

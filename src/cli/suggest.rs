@@ -51,11 +51,15 @@ pub struct FixArgs {
     #[arg(long = "unsafe")]
     allow_unsafe: bool,
     /// Edit the files in place (default: print a unified diff).
-    #[arg(long, conflicts_with = "diff")]
+    #[arg(long, conflicts_with_all = ["diff", "branch"])]
     apply: bool,
     /// Print a unified diff of the fixes (the default).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "branch")]
     diff: bool,
+    /// Commit the fixes of the files as they are at HEAD on this new branch, without
+    /// touching the work tree or the index; the message lists each fix.
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +100,7 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
         texts.insert(input.display.clone(), (input.path.clone(), text));
     }
     if !args.no_predict && findings.iter().any(|f| f.fix.is_some()) {
-        match predict_gains(&mut findings, &texts, &config) {
+        match predict_gains(&mut findings, &texts, &config, None) {
             Ok(model) => {
                 eprintln!("git-lineage: predicted gains from the cost model ({model})");
                 rank(&mut findings, args.all);
@@ -143,6 +147,7 @@ fn predict_gains(
     findings: &mut [Finding],
     texts: &HashMap<String, (PathBuf, String)>,
     config: &Config,
+    commit: Option<&str>,
 ) -> anyhow::Result<String> {
     let repo = Repo::discover(Path::new("."))?;
     let root = repo.workdir().context("a bare repository has no work tree")?;
@@ -152,14 +157,25 @@ fn predict_gains(
     let mut estimator = open(&bundle)?;
     let mut lineage = Lineage::new(&repo);
     let (history, _) = join_runs(&repo, &mut lineage)?;
-    let (_, files) = lineage.uncommitted(false)?;
-    let code_of: HashMap<String, String> = files
-        .iter()
-        .filter_map(|f| {
-            let bytes = std::fs::read(root.join(&f.path)).ok()?;
-            Some((f.path.clone(), blob_id(&bytes)))
-        })
-        .collect();
+    let (files, code_of): (Vec<crate::extract::Fragment>, HashMap<String, String>) = match commit {
+        Some(commit) => {
+            let (pipeline, files) =
+                lineage.commit(commit).context("the lineage of the commit")?.clone();
+            let code = pipeline.nodes.iter().map(|n| (n.file.clone(), n.code.clone())).collect();
+            (files, code)
+        }
+        None => {
+            let (_, files) = lineage.uncommitted(false)?;
+            let code = files
+                .iter()
+                .filter_map(|f| {
+                    let bytes = std::fs::read(root.join(&f.path)).ok()?;
+                    Some((f.path.clone(), blob_id(&bytes)))
+                })
+                .collect();
+            (files, code)
+        }
+    };
     for finding in findings.iter_mut() {
         let Some(fix) = &finding.fix else { continue };
         let Some((path, text)) = texts.get(&finding.path) else { continue };
@@ -208,6 +224,9 @@ fn predict_gains(
 }
 
 pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(branch) = &args.branch {
+        return fix_on_branch(args, branch);
+    }
     let (config, inputs) = files(&args.paths)?;
     let selection = selection(&args.select)?;
     let mut out = std::io::stdout().lock();
@@ -217,10 +236,10 @@ pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {
         let settings = config.settings_for(&input.path, false);
         let (fixed, applied) =
             suggest::fix_all(&input.display, &text, &settings, &selection, args.allow_unsafe);
-        if applied == 0 {
+        if applied.is_empty() {
             continue;
         }
-        total += applied;
+        total += applied.len();
         if args.apply {
             std::fs::write(&input.path, &fixed)
                 .with_context(|| format!("writing {}", input.display))?;
@@ -230,7 +249,94 @@ pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {
     }
     out.flush()?;
     let verb = if args.apply { "applied" } else { "to apply" };
-    eprintln!("git-lineage: {total} fix{} {verb}", if total == 1 { "" } else { "es" });
+    eprintln!("git-lineage: {total} fix{} {verb}", plural_es(total));
+    Ok(ExitStatus::Success)
+}
+
+fn plural_es(n: usize) -> &'static str {
+    if n == 1 { "" } else { "es" }
+}
+
+/// `fix --branch`: the files under the paths as HEAD has them, fixed, committed on a new
+/// branch from HEAD (what a CI job runs to open an automatic patch branch).
+fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
+    let repo = Repo::discover(Path::new("."))?;
+    let root =
+        std::fs::canonicalize(repo.workdir().context("a bare repository has no work tree")?)?;
+    let head = repo.resolve_commit("HEAD")?;
+    let (config, inputs) = files(&args.paths)?;
+    let selection = selection(&args.select)?;
+    let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut lines = Vec::new();
+    let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
+    let mut first_round: Vec<Finding> = Vec::new();
+    let mut fixed_files: Vec<(String, String, Vec<Finding>)> = Vec::new();
+    for input in &inputs {
+        let Ok(absolute) = std::fs::canonicalize(&input.path) else { continue };
+        let Ok(relative) = absolute.strip_prefix(&root) else { continue };
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        // The file as committed: the branch starts from HEAD, not from the work tree.
+        let Some(blob) = repo.blob_at(&head, &relative)? else { continue };
+        let text = String::from_utf8_lossy(&repo.blob(&blob)?).into_owned();
+        let settings = config.settings_for(&input.path, false);
+        let (fixed, applied) =
+            suggest::fix_all(&relative, &text, &settings, &selection, args.allow_unsafe);
+        if applied.is_empty() {
+            continue;
+        }
+        first_round.extend(suggest::check(&relative, &text, &settings, &selection));
+        texts.insert(relative.clone(), (input.path.clone(), text));
+        fixed_files.push((relative, fixed, applied));
+    }
+    // The predicted gain of each fix, where the cost model can say (the fixes of the first
+    // round, on the files as committed).
+    if let Err(why) = predict_gains(&mut first_round, &texts, &config, Some(&head)) {
+        eprintln!("git-lineage: no predicted gains: {why:#}");
+    }
+    for (relative, fixed, applied) in fixed_files {
+        for f in &applied {
+            let predicted = first_round
+                .iter()
+                .find(|g| g.path == f.path && g.line == f.line && g.code == f.code)
+                .and_then(|g| g.predicted)
+                .map_or(String::new(), |p| {
+                    format!(
+                        ", predicted {} -> {}",
+                        crate::predict::cost::human_ms(p.before_ms),
+                        crate::predict::cost::human_ms(p.after_ms)
+                    )
+                });
+            let (title, safety) = f.fix.as_ref().map_or(("fix", String::new()), |x| {
+                let safety = match &x.assumes {
+                    Some(assumes) => format!(" (unsafe: assumes {assumes})"),
+                    None => String::new(),
+                };
+                (x.title.as_str(), safety)
+            });
+            lines.push(format!(
+                "- {}:{}: {} {}: {title}{safety}{predicted}",
+                f.path, f.line, f.code, f.name
+            ));
+        }
+        changed.push((relative, fixed.into_bytes()));
+    }
+    if changed.is_empty() {
+        eprintln!("git-lineage: nothing to fix; no branch created");
+        return Ok(ExitStatus::Success);
+    }
+    let message = format!(
+        "git-lineage fix: {} fix{} in {} file{}\n\n{}\n",
+        lines.len(),
+        plural_es(lines.len()),
+        changed.len(),
+        if changed.len() == 1 { "" } else { "s" },
+        lines.join("\n")
+    );
+    let files: Vec<(&str, &[u8])> =
+        changed.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let commit = repo.commit_on_new_branch(branch, &head, &files, &message)?;
+    println!("{branch} {commit}");
+    eprintln!("git-lineage: {} fix{} committed on {branch}", lines.len(), plural_es(lines.len()));
     Ok(ExitStatus::Success)
 }
 

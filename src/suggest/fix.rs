@@ -81,11 +81,12 @@ impl Fix {
     }
 }
 
-/// `text` with the fixes applied, and how many were: a fix whose edits overlap one taken
-/// before it, or fall outside the text, is left for the next round.
-pub fn apply<'a>(text: &str, fixes: impl IntoIterator<Item = &'a Fix>) -> (String, usize) {
+/// `text` with the fixes applied, and which were (their positions in `fixes`): a fix whose
+/// edits overlap one taken before it, or fall outside the text, is left for the next round.
+pub fn apply<'a>(text: &str, fixes: impl IntoIterator<Item = &'a Fix>) -> (String, Vec<usize>) {
     let mut taken: Vec<&Fix> = Vec::new();
-    for fix in fixes {
+    let mut which = Vec::new();
+    for (k, fix) in fixes.into_iter().enumerate() {
         let (start, end) = fix.span();
         let fits = end <= text.len()
             && fix.edits.iter().all(|e| {
@@ -97,6 +98,7 @@ pub fn apply<'a>(text: &str, fixes: impl IntoIterator<Item = &'a Fix>) -> (Strin
         });
         if fits && !overlaps {
             taken.push(fix);
+            which.push(k);
         }
     }
     let mut edits: Vec<&Edit> = taken.iter().flat_map(|f| &f.edits).collect();
@@ -112,7 +114,7 @@ pub fn apply<'a>(text: &str, fixes: impl IntoIterator<Item = &'a Fix>) -> (Strin
         at = edit.end;
     }
     out.push_str(&text[at..]);
-    (out, taken.len())
+    (out, which)
 }
 
 /// A unified diff of one file, as `git diff` shows it.
@@ -136,9 +138,9 @@ mod tests {
         let last = Fix::safe("drop order", vec![Edit::deletion(24, 35)]);
         let (out, applied) = apply(text, [&first, &inside, &last]);
         assert_eq!(out, "select a from t");
-        assert_eq!(applied, 2);
+        assert_eq!(applied, [0, 2]);
         let outside = Fix::safe("past the end", vec![Edit::deletion(30, 99)]);
-        assert_eq!(apply(text, [&outside]), (text.to_string(), 0));
+        assert_eq!(apply(text, [&outside]), (text.to_string(), Vec::new()));
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn verify(
     fix: &Fix,
 ) -> Result<(), String> {
     let (rewritten, applied) = fix::apply(text, [fix]);
-    if applied == 0 {
+    if applied.is_empty() {
         return Err("its edits do not fit the file".into());
     }
     let after = extract::extract(path, rewritten.as_bytes(), settings);
@@ -231,36 +231,36 @@ fn same_lineage(
     Ok(())
 }
 
-/// `text` with every applicable fix of `findings` applied (unsafe ones only when allowed),
-/// checked again and applied again until nothing changes (at most 10 rounds), and how many
-/// fixes that took.
+/// `text` with every applicable fix applied (unsafe ones only when allowed), checked again
+/// and applied again until nothing changes (at most 10 rounds), and the findings whose fixes
+/// were applied, in order.
 pub fn fix_all(
     path: &str,
     text: &str,
     settings: &Settings,
     selection: &Selection,
     allow_unsafe: bool,
-) -> (String, usize) {
+) -> (String, Vec<Finding>) {
     let mut current = text.to_string();
-    let mut total = 0;
+    let mut applied = Vec::new();
     for _ in 0..10 {
-        let findings = check(path, &current, settings, selection);
-        let fixes: Vec<&Fix> = findings
-            .iter()
-            .filter_map(|f| f.fix.as_ref())
+        let findings: Vec<Finding> = check(path, &current, settings, selection)
+            .into_iter()
             .filter(|f| {
-                f.applicability == Applicability::Safe
-                    || (allow_unsafe && f.applicability == Applicability::Unsafe)
+                f.fix.as_ref().is_some_and(|fix| {
+                    fix.applicability == Applicability::Safe
+                        || (allow_unsafe && fix.applicability == Applicability::Unsafe)
+                })
             })
             .collect();
-        let (next, applied) = fix::apply(&current, fixes);
-        if applied == 0 || next == current {
+        let (next, taken) = fix::apply(&current, findings.iter().filter_map(|f| f.fix.as_ref()));
+        if taken.is_empty() || next == current {
             break;
         }
-        total += applied;
+        applied.extend(taken.into_iter().map(|k| findings[k].clone()));
         current = next;
     }
-    (current, total)
+    (current, applied)
 }
 
 #[cfg(test)]
