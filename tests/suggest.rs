@@ -116,6 +116,19 @@ fn suggest_fix_and_explain_from_the_command_line() {
     assert_eq!(json["suggestions"].as_array().unwrap().len(), 1);
     assert_eq!(json["suggestions"][0]["fix"]["applicability"], "safe");
 
+    let out = run_in(dir.path(), &["suggest", "--no-predict", "--format", "sarif"], None);
+    let sarif: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 1);
+    assert!(results[0]["fixes"][0]["artifactChanges"][0]["replacements"].is_array());
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let index = usize::try_from(results[0]["ruleIndex"].as_u64().unwrap()).unwrap();
+    assert_eq!(rules[index]["id"], results[0]["ruleId"]);
+    let out = run_in(dir.path(), &["suggest", "--no-predict", "--format", "markdown"], None);
+    insta::assert_snapshot!("suggest_markdown", out.stdout);
+
     let out = run_in(dir.path(), &["fix"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.clone().contains("-WITH r AS (SELECT a FROM t ORDER BY a)"));

@@ -38,6 +38,8 @@ pub struct SuggestArgs {
 enum Format {
     Text,
     Json,
+    Markdown,
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +114,8 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
     match args.format {
         Format::Text => report::suggest::write_text(&mut out, &findings)?,
         Format::Json => report::suggest::write_json(&mut out, &findings)?,
+        Format::Markdown => report::suggest::write_markdown(&mut out, &findings)?,
+        Format::Sarif => report::suggest::write_sarif(&mut out, &findings)?,
     }
     out.flush()?;
     Ok(if findings.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })

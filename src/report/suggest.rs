@@ -71,3 +71,103 @@ pub fn write_rules<'a>(
     }
     Ok(())
 }
+
+/// A Markdown table for a pull-request comment, most predicted gain first as given.
+pub fn write_markdown(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "No suggestions.");
+    }
+    writeln!(out, "| where | rule | suggestion | fix | predicted |")?;
+    writeln!(out, "| --- | --- | --- | --- | --- |")?;
+    for f in findings {
+        let fix = match &f.fix {
+            Some(x) if x.applicability == Applicability::Safe => format!("{} (safe)", x.title),
+            Some(x) => format!(
+                "{} (unsafe: assumes {})",
+                x.title,
+                x.assumes.as_deref().unwrap_or("what the rule states")
+            ),
+            None => "-".to_string(),
+        };
+        let predicted = f.predicted.map_or("-".to_string(), |p| {
+            format!("{} → {}", human_ms(p.before_ms), human_ms(p.after_ms))
+        });
+        writeln!(
+            out,
+            "| `{}:{}` | {} `{}` | {} | {} | {} |",
+            f.path,
+            f.line,
+            f.code,
+            f.name,
+            cell(&f.message),
+            cell(&fix),
+            predicted
+        )?;
+    }
+    Ok(())
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// SARIF 2.1.0, for code-scanning annotations: every rule, each finding at its line, and
+/// each fix as byte-range replacements.
+pub fn write_sarif(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    let rules: Vec<&Rule> = crate::suggest::registry::all().collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let mut result = serde_json::json!({
+                "ruleId": f.code,
+                "ruleIndex": rules.iter().position(|r| r.code == f.code),
+                "level": "warning",
+                "message": { "text": f.message },
+                "locations": [{ "physicalLocation": {
+                    "artifactLocation": { "uri": f.path },
+                    "region": { "startLine": f.line, "startColumn": f.column },
+                }}],
+            });
+            if let Some(fix) = &f.fix {
+                result["fixes"] = serde_json::json!([{
+                    "description": { "text": fix.title },
+                    "artifactChanges": [{
+                        "artifactLocation": { "uri": f.path },
+                        "replacements": fix.edits.iter().map(|e| serde_json::json!({
+                            "deletedRegion": { "byteOffset": e.start, "byteLength": e.end - e.start },
+                            "insertedContent": { "text": e.content },
+                        })).collect::<Vec<_>>(),
+                    }],
+                }]);
+            }
+            if let Some(p) = f.predicted {
+                result["properties"] = serde_json::json!({
+                    "predicted_before_ms": p.before_ms,
+                    "predicted_after_ms": p.after_ms,
+                });
+            }
+            result
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "git-lineage",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|r| serde_json::json!({
+                    "id": r.code,
+                    "name": r.name,
+                    "shortDescription": { "text": r.summary },
+                    "help": { "text": r.explanation, "markdown": r.explanation },
+                    "defaultConfiguration": { "level": "warning" },
+                })).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
