@@ -11,8 +11,22 @@ use git_lineage::suggest::{self, Selection, fix};
 
 use crate::common::{python_venv, repo_root, run_in};
 
+/// DuckDB, with the columns of the tables `fixtures/suggest/setup.sql` creates.
 fn settings() -> Settings {
-    Settings { dialect: Dialect::DuckDb, ..Settings::default() }
+    let setup = std::fs::read(repo_root().join("fixtures/suggest/setup.sql")).expect("setup.sql");
+    let base = Settings { dialect: Dialect::DuckDb, ..Settings::default() };
+    let tables = git_lineage::extract::extract("setup.sql", &setup, &base);
+    let catalog = git_lineage::graph::infer_catalog([&tables], &base.catalog);
+    Settings { catalog, ..base }
+}
+
+/// The rules `code` names, knowing how the fixture's own statements read each table.
+fn selection(code: &str, text: &str) -> Selection {
+    let fragment = git_lineage::extract::extract("f.sql", text.as_bytes(), &settings());
+    Selection {
+        rules: vec![code.to_string()],
+        usage: Some(git_lineage::suggest::usage::usage(&[fragment])),
+    }
 }
 
 fn fixtures() -> Vec<(String, String)> {
@@ -38,7 +52,7 @@ fn every_rule_has_a_fixture_and_flags_only_before_ok() {
     }
     for (code, text) in fixtures() {
         let ok_line = text.lines().position(|l| l.trim() == "-- OK").expect("a -- OK line") + 1;
-        let selection = Selection { rules: vec![code.clone()] };
+        let selection = selection(&code, &text);
         let findings = suggest::check(&format!("{code}.sql"), &text, &settings(), &selection);
         assert!(!findings.is_empty(), "{code}: nothing flagged");
         for f in &findings {
@@ -72,7 +86,7 @@ fn fixes_give_the_same_results_in_duckdb() {
     let dir = tempfile::tempdir().unwrap();
     let root = repo_root();
     for (code, text) in fixtures() {
-        let selection = Selection { rules: vec![code.clone()] };
+        let selection = selection(&code, &text);
         let (fixed, applied) =
             suggest::fix_all(&format!("{code}.sql"), &text, &settings(), &selection, true);
         assert!(!applied.is_empty(), "{code}: no fix applied");

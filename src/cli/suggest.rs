@@ -85,6 +85,52 @@ fn files(paths: &[PathBuf]) -> anyhow::Result<(Config, Vec<Input>)> {
     Ok((config, inputs))
 }
 
+/// What the rules across files need: how the repository reads each dataset, and the columns
+/// its files create (for `SELECT *` of them). From the repository's lineage (of `commit`, or
+/// of the work tree), else from the files given.
+fn repository_view(
+    commit: Option<&str>,
+    inputs: &[Input],
+    config: &Config,
+) -> (suggest::Usages, crate::extract::Catalog) {
+    let from_repo = || -> anyhow::Result<Vec<crate::extract::Fragment>> {
+        let repo = Repo::discover(Path::new("."))?;
+        let mut lineage = Lineage::new(&repo);
+        Ok(match commit {
+            Some(commit) => lineage.commit(commit).context("the lineage of the commit")?.1.clone(),
+            None => lineage.uncommitted(false)?.1,
+        })
+    };
+    let fragments = from_repo().unwrap_or_else(|_| {
+        inputs
+            .iter()
+            .filter_map(|input| {
+                let bytes = std::fs::read(&input.path).ok()?;
+                Some(crate::extract::extract(
+                    &input.display,
+                    &bytes,
+                    &config.settings_for(&input.path, false),
+                ))
+            })
+            .collect()
+    });
+    let catalog = crate::graph::infer_catalog(&fragments, config.catalog());
+    (suggest::usage::usage(&fragments), catalog)
+}
+
+/// The settings of a file, with the columns other files create.
+fn settings_with(
+    config: &Config,
+    path: &Path,
+    inferred: &crate::extract::Catalog,
+) -> crate::extract::Settings {
+    let mut settings = config.settings_for(path, false);
+    let mut catalog = inferred.clone();
+    catalog.extend(&settings.catalog);
+    settings.catalog = catalog;
+    settings
+}
+
 fn read(input: &Input) -> anyhow::Result<String> {
     let bytes = std::fs::read(&input.path).with_context(|| format!("reading {}", input.display))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -92,17 +138,19 @@ fn read(input: &Input) -> anyhow::Result<String> {
 
 pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
     let (config, inputs) = files(&args.paths)?;
-    let selection = selection(&args.select)?;
+    let mut selection = selection(&args.select)?;
+    let (usage, inferred) = repository_view(None, &inputs, &config);
+    selection.usage = Some(usage);
     let mut findings: Vec<Finding> = Vec::new();
     let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
     for input in &inputs {
         let text = read(input)?;
-        let settings = config.settings_for(&input.path, false);
+        let settings = settings_with(&config, &input.path, &inferred);
         findings.extend(suggest::check(&input.display, &text, &settings, &selection));
         texts.insert(input.display.clone(), (input.path.clone(), text));
     }
     if !args.no_predict && findings.iter().any(|f| f.fix.is_some()) {
-        match predict_gains(&mut findings, &texts, &config, None) {
+        match predict_gains(&mut findings, &texts, &config, &inferred, None) {
             Ok(model) => {
                 eprintln!("git-lineage: predicted gains from the cost model ({model})");
                 rank(&mut findings, args.all);
@@ -151,6 +199,7 @@ fn predict_gains(
     findings: &mut [Finding],
     texts: &HashMap<String, (PathBuf, String)>,
     config: &Config,
+    inferred: &crate::extract::Catalog,
     commit: Option<&str>,
 ) -> anyhow::Result<String> {
     let repo = Repo::discover(Path::new("."))?;
@@ -186,7 +235,7 @@ fn predict_gains(
         let Ok(absolute) = std::fs::canonicalize(path) else { continue };
         let Ok(relative) = absolute.strip_prefix(&root) else { continue };
         let relative = relative.to_string_lossy().replace('\\', "/");
-        let settings = config.settings_for(path, false);
+        let settings = settings_with(config, path, inferred);
         let (rewritten, _) = fix::apply(text, [fix]);
         let mut rows = Vec::new();
         for version in [text.as_str(), rewritten.as_str()] {
@@ -232,12 +281,14 @@ pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {
         return fix_on_branch(args, branch);
     }
     let (config, inputs) = files(&args.paths)?;
-    let selection = selection(&args.select)?;
+    let mut selection = selection(&args.select)?;
+    let (usage, inferred) = repository_view(None, &inputs, &config);
+    selection.usage = Some(usage);
     let mut out = std::io::stdout().lock();
     let mut total = 0;
     for input in &inputs {
         let text = read(input)?;
-        let settings = config.settings_for(&input.path, false);
+        let settings = settings_with(&config, &input.path, &inferred);
         let (fixed, applied) =
             suggest::fix_all(&input.display, &text, &settings, &selection, args.allow_unsafe);
         if applied.is_empty() {
@@ -269,7 +320,9 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
         std::fs::canonicalize(repo.workdir().context("a bare repository has no work tree")?)?;
     let head = repo.resolve_commit("HEAD")?;
     let (config, inputs) = files(&args.paths)?;
-    let selection = selection(&args.select)?;
+    let mut selection = selection(&args.select)?;
+    let (usage, inferred) = repository_view(Some(&head), &inputs, &config);
+    selection.usage = Some(usage);
     let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
     let mut lines = Vec::new();
     let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
@@ -282,7 +335,7 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
         // The file as committed: the branch starts from HEAD, not from the work tree.
         let Some(blob) = repo.blob_at(&head, &relative)? else { continue };
         let text = String::from_utf8_lossy(&repo.blob(&blob)?).into_owned();
-        let settings = config.settings_for(&input.path, false);
+        let settings = settings_with(&config, &input.path, &inferred);
         let (fixed, applied) =
             suggest::fix_all(&relative, &text, &settings, &selection, args.allow_unsafe);
         if applied.is_empty() {
@@ -294,7 +347,7 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     }
     // The predicted gain of each fix, where the cost model can say (the fixes of the first
     // round, on the files as committed).
-    if let Err(why) = predict_gains(&mut first_round, &texts, &config, Some(&head)) {
+    if let Err(why) = predict_gains(&mut first_round, &texts, &config, &inferred, Some(&head)) {
         eprintln!("git-lineage: no predicted gains: {why:#}");
     }
     for (relative, fixed, applied) in fixed_files {
@@ -362,5 +415,5 @@ fn selection(codes: &[String]) -> anyhow::Result<Selection> {
             bail!("no rule {code}; `git lineage explain` lists them");
         }
     }
-    Ok(Selection { rules: codes.to_vec() })
+    Ok(Selection { rules: codes.to_vec(), usage: None })
 }

@@ -10,6 +10,7 @@ pub mod fix;
 pub mod registry;
 mod rules;
 mod tokens;
+pub mod usage;
 mod walk;
 
 use serde::Serialize;
@@ -33,11 +34,17 @@ pub struct Rule {
     pub explanation: &'static str,
 }
 
-/// What a rule's check sees: one parsed statement and its tokens.
+/// What a rule's check sees: one parsed statement, its tokens, its lineage, and how the
+/// repository reads each dataset (when the caller knows the other files).
 pub(crate) struct Context<'a> {
     pub statement: &'a Statement,
     pub tokens: &'a Tokens<'a>,
+    pub lineage: Option<&'a Transformation>,
+    pub usage: Option<&'a Usages>,
 }
+
+/// Per dataset, how the repository's transformations read it.
+pub type Usages = std::collections::BTreeMap<String, usage::Usage>;
 
 impl Context<'_> {
     /// The bytes an expression covers, when the parser placed it; a parenthesized one with
@@ -94,11 +101,14 @@ impl Predicted {
     }
 }
 
-/// Which rules run.
+/// Which rules run, and what they may know of the rest of the repository.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     /// Codes or names; empty for every rule.
     pub rules: Vec<String>,
+    /// How every file of the repository reads each dataset ([`usage::usage`]); the rules
+    /// across files (S001) need it.
+    pub usage: Option<Usages>,
 }
 
 impl Selection {
@@ -117,9 +127,9 @@ pub fn check(path: &str, text: &str, settings: &Settings, selection: &Selection)
     if jinja::is_templated(text) || settings.dbt_model.is_some() {
         return Vec::new();
     }
-    let mut findings = raw_findings(path, text, settings, selection);
+    let before = extract::extract(path, text.as_bytes(), settings);
+    let mut findings = raw_findings(path, text, settings, selection, &before);
     if findings.iter().any(|f| f.fix.is_some()) {
-        let before = extract::extract(path, text.as_bytes(), settings);
         for finding in &mut findings {
             let Some(fix) = &finding.fix else { continue };
             if let Err(why) = verify(path, text, settings, &before, finding.code, fix) {
@@ -136,6 +146,7 @@ fn raw_findings(
     text: &str,
     settings: &Settings,
     selection: &Selection,
+    fragment: &extract::Fragment,
 ) -> Vec<Finding> {
     let lines = LineIndex::new(text);
     let dialect = settings.dialect.parser();
@@ -150,8 +161,15 @@ fn raw_findings(
             continue;
         };
         let Some(tokens) = Tokens::new(chunk.text, dialect.as_ref()) else { continue };
+        // The chunk's statement as `extract` saw it (one statement a chunk, found by line).
+        let line = lines.line_of(chunk.start + split::code_start(chunk.text));
+        let lineage = match statements.as_slice() {
+            [_] => fragment.transformations.iter().find(|t| t.line == line),
+            _ => None,
+        };
         for statement in &statements {
-            let ctx = Context { statement, tokens: &tokens };
+            let ctx =
+                Context { statement, tokens: &tokens, lineage, usage: selection.usage.as_ref() };
             for (rule, check) in registry::RULES {
                 if !selection.wants(rule) {
                     continue;
@@ -177,8 +195,8 @@ fn raw_findings(
     findings
 }
 
-/// Rules whose fix removes reads that nothing used: their reads may shrink.
-const REMOVE_READS: &[&str] = &["R002"];
+/// Rules whose fix removes reads or columns that nothing used: their lineage may shrink.
+const SHRINKS: &[&str] = &["R002", "S001"];
 
 /// The rewritten file parses as well as the original and has the same lineage.
 fn verify(
@@ -204,20 +222,22 @@ fn verify(
         return Err("the rewrite changes the number of statements".into());
     }
     for (old, new) in before.transformations.iter().zip(&after.transformations) {
-        same_lineage(old, new, REMOVE_READS.contains(&code))?;
+        same_lineage(old, new, SHRINKS.contains(&code))?;
     }
     Ok(())
 }
 
+/// The same writes; the same reads and column lineage, or (for a rule that removes what
+/// nothing used) fewer of them and nothing new.
 fn same_lineage(
     old: &Transformation,
     new: &Transformation,
-    may_drop_reads: bool,
+    may_shrink: bool,
 ) -> Result<(), String> {
     if old.writes != new.writes {
         return Err("the rewrite changes what the statement writes".into());
     }
-    let reads_ok = if may_drop_reads {
+    let reads_ok = if may_shrink {
         new.reads.iter().all(|r| old.reads.contains(r))
     } else {
         old.reads == new.reads
@@ -225,7 +245,12 @@ fn same_lineage(
     if !reads_ok {
         return Err("the rewrite changes what the statement reads".into());
     }
-    if old.columns != new.columns {
+    let columns_ok = if may_shrink {
+        new.columns.iter().all(|c| old.columns.contains(c))
+    } else {
+        old.columns == new.columns
+    };
+    if !columns_ok {
         return Err("the rewrite changes the column lineage".into());
     }
     Ok(())

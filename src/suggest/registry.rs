@@ -2,7 +2,7 @@
 
 use super::rules::{
     p001_filter_after_join, p002_having_on_group_key, r001_order_by_without_limit, r002_unused_cte,
-    r003_distinct_on_group_by,
+    r003_distinct_on_group_by, s001_unused_columns,
 };
 use super::{Context, Hit, Rule};
 
@@ -16,6 +16,7 @@ pub(crate) const RULES: &[(Rule, Check)] = &[
     (r001_order_by_without_limit::RULE, r001_order_by_without_limit::check),
     (r002_unused_cte::RULE, r002_unused_cte::check),
     (r003_distinct_on_group_by::RULE, r003_distinct_on_group_by::check),
+    (s001_unused_columns::RULE, s001_unused_columns::check),
 ];
 
 /// Every rule.
