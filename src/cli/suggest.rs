@@ -11,6 +11,7 @@ use super::ExitStatus;
 use super::extract::{Input, discover_config, walk};
 use super::predict::{Lineage, join_runs, load_model, open};
 use crate::config::{Config, Overrides};
+use crate::predict::cost;
 use crate::predict::features::{self, Pipeline};
 use crate::predict::runtime::Runtime;
 use crate::report;
@@ -149,19 +150,28 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
         findings.extend(suggest::check(&input.display, &text, &settings, &selection));
         texts.insert(input.display.clone(), (input.path.clone(), text));
     }
-    if !args.no_predict && findings.iter().any(|f| f.fix.is_some()) {
+    let mut parallelism = None;
+    if !args.no_predict {
         match predict_gains(&mut findings, &texts, &config, &inferred, None) {
-            Ok(model) => {
+            Ok((model, p)) => {
                 eprintln!("git-lineage: predicted gains from the cost model ({model})");
                 rank(&mut findings, args.all);
+                parallelism = p;
             }
             Err(why) => eprintln!("git-lineage: no predicted gains: {why:#}"),
         }
     }
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Text => report::suggest::write_text(&mut out, &findings)?,
-        Format::Json => report::suggest::write_json(&mut out, &findings)?,
+        Format::Text => {
+            report::suggest::write_text(&mut out, &findings)?;
+            if let Some(p) = &parallelism {
+                report::suggest::write_parallelism(&mut out, p)?;
+            }
+        }
+        Format::Json => {
+            report::suggest::write_json(&mut out, &findings, parallelism.as_ref())?;
+        }
         Format::Markdown => report::suggest::write_markdown(&mut out, &findings)?,
         Format::Sarif => report::suggest::write_sarif(&mut out, &findings)?,
     }
@@ -194,14 +204,14 @@ fn rank(findings: &mut Vec<Finding>, all: bool) {
 
 /// Each fix's predicted effect on its transformation: the work tree's pipeline predicted with
 /// the repository's history, once with the file as it is and once with the fix applied.
-/// Returns which model predicted.
+/// Returns which model predicted, and how the pipeline runs with more workers.
 fn predict_gains(
     findings: &mut [Finding],
     texts: &HashMap<String, (PathBuf, String)>,
     config: &Config,
     inferred: &crate::extract::Catalog,
     commit: Option<&str>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<cost::Parallelism>)> {
     let repo = Repo::discover(Path::new("."))?;
     let root = repo.workdir().context("a bare repository has no work tree")?;
     let root = std::fs::canonicalize(&root)?;
@@ -273,7 +283,14 @@ fn predict_gains(
             });
         }
     }
-    Ok(model)
+    let pipeline = Pipeline::new(&files, |p| code_of.get(p).cloned().unwrap_or_default());
+    let parallelism = (!pipeline.nodes.is_empty())
+        .then(|| -> anyhow::Result<cost::Parallelism> {
+            let rows = features::rows(&pipeline, &history);
+            Ok(cost::parallelism(&pipeline, &estimator.predict(&rows)?))
+        })
+        .transpose()?;
+    Ok((model, parallelism))
 }
 
 pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {

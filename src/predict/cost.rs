@@ -75,6 +75,87 @@ pub fn pipeline_cost(
     }
 }
 
+/// How a pipeline runs with more workers: the stages of independent transformations and the
+/// predicted makespan for 1 to N workers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Parallelism {
+    /// Transformations by stage: a stage's transformations read nothing that another of the
+    /// same stage or a later one writes, so they can run at once.
+    pub stages: Vec<Vec<String>>,
+    /// (workers, makespan ms, peak memory bytes), from 1 to the widest stage.
+    pub by_workers: Vec<(usize, f64, f64)>,
+    /// The fewest workers whose makespan is within 5 % of the best.
+    pub recommended: usize,
+}
+
+/// Within this share of the best makespan, more workers are not worth their memory.
+const GOOD_ENOUGH: f64 = 1.05;
+
+/// [`Parallelism`] of `pipeline` with these estimates (one per node).
+pub fn parallelism(pipeline: &Pipeline, estimates: &[Estimate]) -> Parallelism {
+    let n = pipeline.nodes.len();
+    // Stage = the longest chain of upstream transformations above it (cycles cut).
+    let mut stage: Vec<Option<usize>> = vec![None; n];
+    fn depth(
+        i: usize,
+        pipeline: &Pipeline,
+        stage: &mut [Option<usize>],
+        visiting: &mut Vec<bool>,
+    ) -> usize {
+        if let Some(d) = stage[i] {
+            return d;
+        }
+        if visiting[i] {
+            return 0;
+        }
+        visiting[i] = true;
+        let n = stage.len();
+        let d = pipeline.nodes[i]
+            .upstream
+            .iter()
+            .filter(|&&u| u != i && u < n)
+            .map(|&u| depth(u, pipeline, stage, visiting) + 1)
+            .max()
+            .unwrap_or(0);
+        visiting[i] = false;
+        stage[i] = Some(d);
+        d
+    }
+    let mut visiting = vec![false; n];
+    for i in 0..n {
+        depth(i, pipeline, &mut stage, &mut visiting);
+    }
+    let mut stages: Vec<Vec<String>> = Vec::new();
+    for (i, d) in stage.iter().enumerate() {
+        let d = d.unwrap_or(0);
+        if stages.len() <= d {
+            stages.resize(d + 1, Vec::new());
+        }
+        stages[d].push(pipeline.nodes[i].id.clone());
+    }
+    let widest = stages.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let tasks: Vec<Task> = pipeline
+        .nodes
+        .iter()
+        .zip(estimates)
+        .map(|(node, e)| Task {
+            duration: e.duration_ms,
+            cpu: e.cpu_ms,
+            memory: e.memory_bytes.unwrap_or(0.0),
+            after: node.upstream.clone(),
+        })
+        .collect();
+    let by_workers: Vec<(usize, f64, f64)> = (1..=widest)
+        .map(|w| {
+            let s = schedule::schedule(&tasks, w);
+            (w, s.makespan, s.peak_memory)
+        })
+        .collect();
+    let best = by_workers.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
+    let recommended = by_workers.iter().find(|b| b.1 <= best * GOOD_ENOUGH).map_or(1, |b| b.0);
+    Parallelism { stages, by_workers, recommended }
+}
+
 /// How one transformation's predicted cost moves between two revisions.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {

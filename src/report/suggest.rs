@@ -50,8 +50,13 @@ fn count(findings: &[Finding], applicability: Applicability) -> usize {
         .count()
 }
 
-pub fn write_json(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "suggestions": findings }))?;
+pub fn write_json(
+    out: &mut impl Write,
+    findings: &[Finding],
+    parallelism: Option<&crate::predict::cost::Parallelism>,
+) -> io::Result<()> {
+    let doc = serde_json::json!({ "suggestions": findings, "parallelism": parallelism });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
@@ -170,4 +175,31 @@ pub fn write_sarif(out: &mut impl Write, findings: &[Finding]) -> io::Result<()>
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// The parallelism block of `suggest`'s text: makespan by workers and what to give the runner.
+pub fn write_parallelism(
+    out: &mut impl Write,
+    p: &crate::predict::cost::Parallelism,
+) -> io::Result<()> {
+    let count: usize = p.stages.iter().map(Vec::len).sum();
+    let widest = p.stages.iter().map(Vec::len).max().unwrap_or(0);
+    writeln!(
+        out,
+        "\nparallelism: {count} transformations in {} stages (widest {widest})",
+        p.stages.len()
+    )?;
+    writeln!(out, "  {:>7}  {:>10}  {:>12}", "workers", "makespan", "peak memory")?;
+    for (workers, makespan, memory) in &p.by_workers {
+        let memory =
+            if *memory > 0.0 { crate::predict::cost::human_bytes(*memory) } else { "-".into() };
+        writeln!(out, "  {workers:>7}  {:>10}  {memory:>12}", human_ms(*makespan))?;
+    }
+    let n = p.recommended;
+    writeln!(
+        out,
+        "  {n} worker{} come within 5 % of the fastest: `dbt run --threads {n}`, or an Airflow pool of {n} slot{}",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" }
+    )
 }

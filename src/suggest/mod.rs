@@ -378,6 +378,26 @@ mod tests {
     }
 
     #[test]
+    fn pruned_select_items_keep_the_others_whole() {
+        let text = "CREATE TABLE s AS\nSELECT\n    a AS k,\n    -- why\n    regexp_replace(p, '[^0-9]', '', 'g') AS digits,\n    CAST(c AS DECIMAL(12, 2))  AS bal,  -- note\n    lower(d) AS seg\nFROM raw.t;\nCREATE TABLE u AS SELECT k, seg FROM s;";
+        let settings = Settings { dialect: Dialect::DuckDb, ..Settings::default() };
+        let fragment = extract::extract("m.sql", text.as_bytes(), &settings);
+        let selection =
+            Selection { rules: vec!["S001".into()], usage: Some(usage::usage(&[fragment])) };
+        let (out, applied) = fix_all("m.sql", text, &settings, &selection, true);
+        assert_eq!(applied.len(), 1);
+        assert_eq!(
+            out,
+            "CREATE TABLE s AS\nSELECT\n    a AS k,\n    -- why\n    lower(d) AS seg\nFROM raw.t;\nCREATE TABLE u AS SELECT k, seg FROM s;"
+        );
+        let distinct = text.replace("SELECT\n", "SELECT DISTINCT\n");
+        assert!(
+            check("m.sql", &distinct, &settings, &selection).is_empty(),
+            "DISTINCT rows change"
+        );
+    }
+
+    #[test]
     fn broken_and_templated_sql_get_no_findings() {
         assert!(run("SELECT FROM WHERE (").is_empty());
         assert!(run("SELECT DISTINCT c FROM {{ ref('t') }} GROUP BY c").is_empty());

@@ -144,6 +144,34 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// The byte ranges of a comma-separated list that starts at token `i` and ends before
+    /// `stop` (or a `)` or `;`) at depth 0: a select list's items, comments around them
+    /// left out. The parser's spans cannot say this: a CAST's span starts inside it.
+    pub fn list_items(&self, i: usize, stop: Keyword) -> Vec<(usize, usize)> {
+        let mut items = Vec::new();
+        let mut depth = 0usize;
+        let mut current: Option<(usize, usize)> = None;
+        for t in &self.list[i.min(self.list.len())..] {
+            match &t.token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon if depth == 0 => break,
+                Token::Word(w) if depth == 0 && w.keyword == stop => break,
+                Token::Comma if depth == 0 => {
+                    items.extend(current.take());
+                    continue;
+                }
+                _ => {}
+            }
+            if !t.is_trivia() {
+                current = Some(current.map_or((t.start, t.end), |(s, _)| (s, t.end)));
+            }
+        }
+        items.extend(current);
+        items
+    }
+
     /// The text between two byte offsets.
     pub fn text_of(&self, start: usize, end: usize) -> &'a str {
         self.text.get(start..end).unwrap_or_default()

@@ -1,6 +1,7 @@
 //! S001: columns a table is built with that no transformation of the repository reads.
 
-use sqlparser::ast::{Expr, SelectItem, Spanned};
+use sqlparser::ast::{Expr, SelectItem};
+use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
 use crate::suggest::walk::{self, Place};
@@ -55,6 +56,10 @@ fn hit(ctx: &Context<'_>) -> Option<Hit> {
         return None;
     }
     let [select] = walk::selects(&query.body)[..] else { return None };
+    // Without one of its columns, SELECT DISTINCT would return other rows.
+    if select.distinct.is_some() || select.top.is_some() {
+        return None;
+    }
     let edits = match select.projection.as_slice() {
         [SelectItem::Wildcard(_)] => {
             let select_at = ctx.tokens.offset(select.select_token.0.span.start)?;
@@ -65,7 +70,11 @@ fn hit(ctx: &Context<'_>) -> Option<Hit> {
                 t.output_columns.iter().map(String::as_str).filter(|c| is_used(c)).collect();
             vec![Edit::replacement(star.start, star.end, kept.join(", "))]
         }
-        items => remove_items(ctx, items, &unused)?,
+        items => {
+            let select_at = ctx.tokens.offset(select.select_token.0.span.end)?;
+            let spans = ctx.tokens.list_items(ctx.tokens.index_at(select_at), Keyword::FROM);
+            remove_items(items, &spans, &unused)?
+        }
     };
     let offset = ctx.tokens.offset(select.select_token.0.span.start)?;
     Some(Hit {
@@ -85,14 +94,14 @@ fn hit(ctx: &Context<'_>) -> Option<Hit> {
 }
 
 /// Deletions of the select items named in `unused`, each with the comma that separates it.
-fn remove_items(ctx: &Context<'_>, items: &[SelectItem], unused: &[&str]) -> Option<Vec<Edit>> {
-    let spans: Vec<(usize, usize)> = items
-        .iter()
-        .map(|item| {
-            let span = item.span();
-            Some((ctx.tokens.offset(span.start)?, ctx.tokens.offset(span.end)?))
-        })
-        .collect::<Option<_>>()?;
+fn remove_items(
+    items: &[SelectItem],
+    spans: &[(usize, usize)],
+    unused: &[&str],
+) -> Option<Vec<Edit>> {
+    if spans.len() != items.len() {
+        return None;
+    }
     let drop: Vec<bool> = items
         .iter()
         .map(|item| {
