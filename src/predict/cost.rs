@@ -94,33 +94,7 @@ const GOOD_ENOUGH: f64 = 1.05;
 /// [`Parallelism`] of `pipeline` with these estimates (one per node).
 pub fn parallelism(pipeline: &Pipeline, estimates: &[Estimate]) -> Parallelism {
     let n = pipeline.nodes.len();
-    // Stage = the longest chain of upstream transformations above it (cycles cut).
     let mut stage: Vec<Option<usize>> = vec![None; n];
-    fn depth(
-        i: usize,
-        pipeline: &Pipeline,
-        stage: &mut [Option<usize>],
-        visiting: &mut Vec<bool>,
-    ) -> usize {
-        if let Some(d) = stage[i] {
-            return d;
-        }
-        if visiting[i] {
-            return 0;
-        }
-        visiting[i] = true;
-        let n = stage.len();
-        let d = pipeline.nodes[i]
-            .upstream
-            .iter()
-            .filter(|&&u| u != i && u < n)
-            .map(|&u| depth(u, pipeline, stage, visiting) + 1)
-            .max()
-            .unwrap_or(0);
-        visiting[i] = false;
-        stage[i] = Some(d);
-        d
-    }
     let mut visiting = vec![false; n];
     for i in 0..n {
         depth(i, pipeline, &mut stage, &mut visiting);
@@ -154,6 +128,33 @@ pub fn parallelism(pipeline: &Pipeline, estimates: &[Estimate]) -> Parallelism {
     let best = by_workers.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
     let recommended = by_workers.iter().find(|b| b.1 <= best * GOOD_ENOUGH).map_or(1, |b| b.0);
     Parallelism { stages, by_workers, recommended }
+}
+
+/// A node's stage: the longest chain of upstream transformations above it (cycles cut).
+fn depth(
+    i: usize,
+    pipeline: &Pipeline,
+    stage: &mut [Option<usize>],
+    visiting: &mut Vec<bool>,
+) -> usize {
+    if let Some(d) = stage[i] {
+        return d;
+    }
+    if visiting[i] {
+        return 0;
+    }
+    visiting[i] = true;
+    let n = stage.len();
+    let d = pipeline.nodes[i]
+        .upstream
+        .iter()
+        .filter(|&&u| u != i && u < n)
+        .map(|&u| depth(u, pipeline, stage, visiting) + 1)
+        .max()
+        .unwrap_or(0);
+    visiting[i] = false;
+    stage[i] = Some(d);
+    d
 }
 
 /// How one transformation's predicted cost moves between two revisions.
