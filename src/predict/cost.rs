@@ -323,4 +323,28 @@ mod tests {
         assert_eq!(describe("joins_inner", 1.0, 2.0), "joins_inner 1 -> 2");
         assert_eq!(describe("ln_rows_in", 0.0, (1e6f64 + 1.0).ln()), "input rows 0 -> 1.0 M");
     }
+
+    #[test]
+    fn parallelism_groups_independent_transformations_and_advises_workers() {
+        use crate::extract::{Settings, extract};
+        // raw.a and raw.b are independent (stage 0); c reads both (stage 1).
+        let sql = "CREATE TABLE raw.a AS SELECT x FROM src.a;\n\
+                   CREATE TABLE raw.b AS SELECT x FROM src.b;\n\
+                   CREATE TABLE mart.c AS SELECT a.x FROM raw.a a JOIN raw.b b ON a.x = b.x;";
+        let fragment = extract("p.sql", sql.as_bytes(), &Settings::default());
+        let pipeline = Pipeline::new(&[fragment], |_| String::new());
+        let estimate = |ms: f64| Estimate {
+            duration_ms: ms,
+            duration_low_ms: None,
+            duration_high_ms: None,
+            memory_bytes: Some(1e6),
+            memory_low_bytes: None,
+            memory_high_bytes: None,
+            cpu_ms: ms,
+        };
+        let p = parallelism(&pipeline, &[estimate(100.0), estimate(100.0), estimate(50.0)]);
+        assert_eq!(p.stages, [vec!["p.sql#1", "p.sql#2"], vec!["p.sql#3"]]);
+        assert_eq!(p.by_workers, [(1, 250.0, 1e6), (2, 150.0, 2e6)]);
+        assert_eq!(p.recommended, 2);
+    }
 }
