@@ -198,6 +198,13 @@ fn suggest_predicts_each_fix_and_leaves_out_those_that_do_not_help() {
     let doc = all.json();
     let findings = doc["suggestions"].as_array().unwrap();
     assert_eq!(findings.len(), 2, "{doc}");
+    // The three transformations with runs get resource advice; the pipeline's stages.
+    let resources = doc["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 3, "{doc}");
+    assert!(resources.iter().all(|r| r["memory_request_bytes"].as_f64().unwrap() > 50e6));
+    // raw -> stg -> (mart, top): top and mart are independent.
+    assert_eq!(doc["parallelism"]["stages"].as_array().unwrap().len(), 3, "{doc}");
+    assert_eq!(doc["parallelism"]["recommended"], 2, "{doc}");
     let gains: Vec<f64> = findings
         .iter()
         .map(|f| {

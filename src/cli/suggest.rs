@@ -12,7 +12,9 @@ use super::extract::{Input, discover_config, walk};
 use super::predict::{Lineage, join_runs, load_model, open};
 use crate::config::{Config, Overrides};
 use crate::predict::cost;
+use crate::predict::features::History;
 use crate::predict::features::{self, Pipeline};
+use crate::predict::resources;
 use crate::predict::runtime::Runtime;
 use crate::report;
 use crate::store::repo::{Repo, blob_id};
@@ -86,24 +88,63 @@ fn files(paths: &[PathBuf]) -> anyhow::Result<(Config, Vec<Input>)> {
     Ok((config, inputs))
 }
 
+/// The repository as the rules and the predictions see it: its run history and the lineage
+/// of the work tree (or of a commit), with each file's blob id.
+struct RepoState {
+    repo: Repo,
+    root: PathBuf,
+    history: History,
+    files: Vec<crate::extract::Fragment>,
+    code_of: HashMap<String, String>,
+}
+
+impl RepoState {
+    fn load(commit: Option<&str>) -> anyhow::Result<RepoState> {
+        let repo = Repo::discover(Path::new("."))?;
+        let root =
+            std::fs::canonicalize(repo.workdir().context("a bare repository has no work tree")?)?;
+        let mut lineage = Lineage::new(&repo);
+        let (history, _) = join_runs(&repo, &mut lineage)?;
+        let (files, code_of) = match commit {
+            Some(commit) => {
+                let (pipeline, files) =
+                    lineage.commit(commit).context("the lineage of the commit")?.clone();
+                let code =
+                    pipeline.nodes.iter().map(|n| (n.file.clone(), n.code.clone())).collect();
+                (files, code)
+            }
+            None => {
+                let (_, files) = lineage.uncommitted(false)?;
+                let code = files
+                    .iter()
+                    .filter_map(|f| {
+                        let bytes = std::fs::read(root.join(&f.path)).ok()?;
+                        Some((f.path.clone(), blob_id(&bytes)))
+                    })
+                    .collect();
+                (files, code)
+            }
+        };
+        drop(lineage);
+        Ok(RepoState { repo, root, history, files, code_of })
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        Pipeline::new(&self.files, |p| self.code_of.get(p).cloned().unwrap_or_default())
+    }
+}
+
 /// What the rules across files need: how the repository reads each dataset, and the columns
-/// its files create (for `SELECT *` of them). From the repository's lineage (of `commit`, or
-/// of the work tree), else from the files given.
+/// its files create (for `SELECT *` of them). From the repository's lineage, else from the
+/// files given.
 fn repository_view(
-    commit: Option<&str>,
+    state: Option<&RepoState>,
     inputs: &[Input],
     config: &Config,
 ) -> (suggest::Usages, crate::extract::Catalog) {
-    let from_repo = || -> anyhow::Result<Vec<crate::extract::Fragment>> {
-        let repo = Repo::discover(Path::new("."))?;
-        let mut lineage = Lineage::new(&repo);
-        Ok(match commit {
-            Some(commit) => lineage.commit(commit).context("the lineage of the commit")?.1.clone(),
-            None => lineage.uncommitted(false)?.1,
-        })
-    };
-    let fragments = from_repo().unwrap_or_else(|_| {
-        inputs
+    let fragments = match state {
+        Some(state) => state.files.clone(),
+        None => inputs
             .iter()
             .filter_map(|input| {
                 let bytes = std::fs::read(&input.path).ok()?;
@@ -113,8 +154,8 @@ fn repository_view(
                     &config.settings_for(&input.path, false),
                 ))
             })
-            .collect()
-    });
+            .collect(),
+    };
     let catalog = crate::graph::infer_catalog(&fragments, config.catalog());
     (suggest::usage::usage(&fragments), catalog)
 }
@@ -140,7 +181,8 @@ fn read(input: &Input) -> anyhow::Result<String> {
 pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
-    let (usage, inferred) = repository_view(None, &inputs, &config);
+    let state = RepoState::load(None);
+    let (usage, inferred) = repository_view(state.as_ref().ok(), &inputs, &config);
     selection.usage = Some(usage);
     let mut findings: Vec<Finding> = Vec::new();
     let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
@@ -151,15 +193,24 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
         texts.insert(input.display.clone(), (input.path.clone(), text));
     }
     let mut parallelism = None;
-    if !args.no_predict {
-        match predict_gains(&mut findings, &texts, &config, &inferred, None) {
-            Ok((model, p)) => {
-                eprintln!("git-lineage: predicted gains from the cost model ({model})");
-                rank(&mut findings, args.all);
-                parallelism = p;
+    let mut allocations = Vec::new();
+    match &state {
+        Ok(state) => {
+            allocations =
+                resources::allocations(&state.pipeline(), &state.history, config.resources());
+            if !args.no_predict {
+                match predict_gains(&mut findings, &texts, &config, &inferred, state) {
+                    Ok((model, p)) => {
+                        eprintln!("git-lineage: predicted gains from the cost model ({model})");
+                        rank(&mut findings, args.all);
+                        parallelism = p;
+                    }
+                    Err(why) => eprintln!("git-lineage: no predicted gains: {why:#}"),
+                }
             }
-            Err(why) => eprintln!("git-lineage: no predicted gains: {why:#}"),
         }
+        Err(why) if !args.no_predict => eprintln!("git-lineage: no predicted gains: {why:#}"),
+        Err(_) => {}
     }
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -168,9 +219,10 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
             if let Some(p) = &parallelism {
                 report::suggest::write_parallelism(&mut out, p)?;
             }
+            report::suggest::write_resources(&mut out, &allocations)?;
         }
         Format::Json => {
-            report::suggest::write_json(&mut out, &findings, parallelism.as_ref())?;
+            report::suggest::write_json(&mut out, &findings, parallelism.as_ref(), &allocations)?;
         }
         Format::Markdown => report::suggest::write_markdown(&mut out, &findings)?,
         Format::Sarif => report::suggest::write_sarif(&mut out, &findings)?,
@@ -210,40 +262,18 @@ fn predict_gains(
     texts: &HashMap<String, (PathBuf, String)>,
     config: &Config,
     inferred: &crate::extract::Catalog,
-    commit: Option<&str>,
+    state: &RepoState,
 ) -> anyhow::Result<(String, Option<cost::Parallelism>)> {
-    let repo = Repo::discover(Path::new("."))?;
-    let root = repo.workdir().context("a bare repository has no work tree")?;
-    let root = std::fs::canonicalize(&root)?;
     Runtime::load()?;
-    let (bundle, model) = load_model(&repo)?;
+    let (bundle, model) = load_model(&state.repo)?;
     let mut estimator = open(&bundle)?;
-    let mut lineage = Lineage::new(&repo);
-    let (history, _) = join_runs(&repo, &mut lineage)?;
-    let (files, code_of): (Vec<crate::extract::Fragment>, HashMap<String, String>) = match commit {
-        Some(commit) => {
-            let (pipeline, files) =
-                lineage.commit(commit).context("the lineage of the commit")?.clone();
-            let code = pipeline.nodes.iter().map(|n| (n.file.clone(), n.code.clone())).collect();
-            (files, code)
-        }
-        None => {
-            let (_, files) = lineage.uncommitted(false)?;
-            let code = files
-                .iter()
-                .filter_map(|f| {
-                    let bytes = std::fs::read(root.join(&f.path)).ok()?;
-                    Some((f.path.clone(), blob_id(&bytes)))
-                })
-                .collect();
-            (files, code)
-        }
-    };
+    let (root, history, files, code_of) =
+        (&state.root, &state.history, &state.files, &state.code_of);
     for finding in findings.iter_mut() {
         let Some(fix) = &finding.fix else { continue };
         let Some((path, text)) = texts.get(&finding.path) else { continue };
         let Ok(absolute) = std::fs::canonicalize(path) else { continue };
-        let Ok(relative) = absolute.strip_prefix(&root) else { continue };
+        let Ok(relative) = absolute.strip_prefix(root) else { continue };
         let relative = relative.to_string_lossy().replace('\\', "/");
         let settings = settings_with(config, path, inferred);
         let (rewritten, _) = fix::apply(text, [fix]);
@@ -273,7 +303,7 @@ fn predict_gains(
                 }
             });
             let Some(i) = pipeline.nodes.iter().position(|n| n.key == key) else { break };
-            rows.push(features::row(&pipeline, i, &history, i64::MAX, None));
+            rows.push(features::row(&pipeline, i, history, i64::MAX, None));
         }
         if let [before, after] = rows.as_slice() {
             let estimates = estimator.predict(&[before.clone(), after.clone()])?;
@@ -283,10 +313,10 @@ fn predict_gains(
             });
         }
     }
-    let pipeline = Pipeline::new(&files, |p| code_of.get(p).cloned().unwrap_or_default());
+    let pipeline = state.pipeline();
     let parallelism = (!pipeline.nodes.is_empty())
         .then(|| -> anyhow::Result<cost::Parallelism> {
-            let rows = features::rows(&pipeline, &history);
+            let rows = features::rows(&pipeline, history);
             Ok(cost::parallelism(&pipeline, &estimator.predict(&rows)?))
         })
         .transpose()?;
@@ -299,7 +329,8 @@ pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {
     }
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
-    let (usage, inferred) = repository_view(None, &inputs, &config);
+    let state = RepoState::load(None).ok();
+    let (usage, inferred) = repository_view(state.as_ref(), &inputs, &config);
     selection.usage = Some(usage);
     let mut out = std::io::stdout().lock();
     let mut total = 0;
@@ -332,13 +363,12 @@ fn plural_es(n: usize) -> &'static str {
 /// `fix --branch`: the files under the paths as HEAD has them, fixed, committed on a new
 /// branch from HEAD (what a CI job runs to open an automatic patch branch).
 fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
-    let repo = Repo::discover(Path::new("."))?;
-    let root =
-        std::fs::canonicalize(repo.workdir().context("a bare repository has no work tree")?)?;
-    let head = repo.resolve_commit("HEAD")?;
+    let head = Repo::discover(Path::new("."))?.resolve_commit("HEAD")?;
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
-    let (usage, inferred) = repository_view(Some(&head), &inputs, &config);
+    let state = RepoState::load(Some(&head))?;
+    let (repo, root) = (&state.repo, &state.root);
+    let (usage, inferred) = repository_view(Some(&state), &inputs, &config);
     selection.usage = Some(usage);
     let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
     let mut lines = Vec::new();
@@ -347,7 +377,7 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     let mut fixed_files: Vec<(String, String, Vec<Finding>)> = Vec::new();
     for input in &inputs {
         let Ok(absolute) = std::fs::canonicalize(&input.path) else { continue };
-        let Ok(relative) = absolute.strip_prefix(&root) else { continue };
+        let Ok(relative) = absolute.strip_prefix(root) else { continue };
         let relative = relative.to_string_lossy().replace('\\', "/");
         // The file as committed: the branch starts from HEAD, not from the work tree.
         let Some(blob) = repo.blob_at(&head, &relative)? else { continue };
@@ -364,7 +394,7 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     }
     // The predicted gain of each fix, where the cost model can say (the fixes of the first
     // round, on the files as committed).
-    if let Err(why) = predict_gains(&mut first_round, &texts, &config, &inferred, Some(&head)) {
+    if let Err(why) = predict_gains(&mut first_round, &texts, &config, &inferred, &state) {
         eprintln!("git-lineage: no predicted gains: {why:#}");
     }
     for (relative, fixed, applied) in fixed_files {

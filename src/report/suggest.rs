@@ -54,8 +54,13 @@ pub fn write_json(
     out: &mut impl Write,
     findings: &[Finding],
     parallelism: Option<&crate::predict::cost::Parallelism>,
+    resources: &[crate::predict::resources::Allocation],
 ) -> io::Result<()> {
-    let doc = serde_json::json!({ "suggestions": findings, "parallelism": parallelism });
+    let doc = serde_json::json!({
+        "suggestions": findings,
+        "parallelism": parallelism,
+        "resources": resources,
+    });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
@@ -202,4 +207,43 @@ pub fn write_parallelism(
         if n == 1 { "" } else { "s" },
         if n == 1 { "" } else { "s" }
     )
+}
+
+/// The resources block of `suggest`'s text: what to request per transformation.
+pub fn write_resources(
+    out: &mut impl Write,
+    allocations: &[crate::predict::resources::Allocation],
+) -> io::Result<()> {
+    use crate::predict::cost::human_bytes;
+    if allocations.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nresources (from the latest runs: p95 peak memory + 25 %, p95 CPU / wall time):"
+    )?;
+    let width = allocations.iter().map(|a| a.id.len()).max().unwrap_or(0);
+    writeln!(
+        out,
+        "  {:<width$}  {:>6}  {:>10}  {:>8}  {:>5}  {:>10}",
+        "transformation", "runs", "median", "memory", "CPUs", "cost/run"
+    )?;
+    for a in allocations {
+        let memory = a.memory_request_bytes.map_or("-".to_string(), human_bytes);
+        let cost = a.cost_per_run.map_or("-".to_string(), crate::predict::resources::price_text);
+        writeln!(
+            out,
+            "  {:<width$}  {:>6}  {:>10}  {:>8}  {:>5}  {:>10}",
+            a.id,
+            a.runs,
+            human_ms(a.wall_ms),
+            memory,
+            a.cpus,
+            cost
+        )?;
+        if let Some(why) = &a.over_provisioned {
+            writeln!(out, "    over-provisioned: {why}")?;
+        }
+    }
+    Ok(())
 }
