@@ -199,6 +199,13 @@ fn fix_branch_commits_the_fixes_without_touching_the_work_tree() {
         assert!(message.contains(", predicted "), "{message}");
     }
 
+    // `suggest --rev` sees the files as a revision has them: the branch has nothing left.
+    let at_head = repo.lineage(&["suggest", "--rev", "HEAD", "--no-predict", "--format", "json"]);
+    assert_eq!(at_head.json()["suggestions"].as_array().unwrap().len(), 2, "{}", at_head.stdout);
+    assert_eq!(at_head.json()["suggestions"][0]["path"], "models/c.sql");
+    let fixed = repo.lineage(&["suggest", "--rev", "lineage/fixes", "--no-predict"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stdout);
+
     let again = repo.lineage(&["fix", "--branch", "lineage/fixes"]);
     assert_eq!(again.code, 2, "an existing branch is not overwritten: {}", again.stderr);
 }

@@ -24,6 +24,9 @@ use crate::suggest::{self, Finding, Selection, fix, registry};
 pub struct SuggestArgs {
     /// Files or folders (walked for `.sql` files); default the current folder.
     paths: Vec<PathBuf>,
+    /// Check the files as this revision has them (under the paths given), not the work tree.
+    #[arg(long)]
+    rev: Option<String>,
     /// Only these rules (codes or names, comma-separated).
     #[arg(long, value_delimiter = ',')]
     select: Vec<String>,
@@ -93,6 +96,8 @@ fn files(paths: &[PathBuf]) -> anyhow::Result<(Config, Vec<Input>)> {
 struct RepoState {
     repo: Repo,
     root: PathBuf,
+    /// The commit, when not the work tree.
+    commit: Option<String>,
     history: History,
     files: Vec<crate::extract::Fragment>,
     code_of: HashMap<String, String>,
@@ -126,7 +131,37 @@ impl RepoState {
             }
         };
         drop(lineage);
-        Ok(RepoState { repo, root, history, files, code_of })
+        Ok(RepoState { repo, root, commit: commit.map(str::to_string), history, files, code_of })
+    }
+
+    /// The `.sql` files of the commit the state was loaded at, under `paths` (all when
+    /// none): (path from the root, its path in the work tree, its text).
+    fn sources(&self, paths: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf, String)>> {
+        let prefixes: Vec<String> = paths
+            .iter()
+            .filter_map(|p| {
+                let absolute = std::fs::canonicalize(p).ok()?;
+                let relative = absolute.strip_prefix(&self.root).ok()?;
+                Some(relative.to_string_lossy().replace('\\', "/"))
+            })
+            .collect();
+        let wanted = |path: &str| {
+            prefixes.is_empty()
+                || prefixes
+                    .iter()
+                    .any(|p| p.is_empty() || path == p || path.starts_with(&format!("{p}/")))
+        };
+        let mut out = Vec::new();
+        for file in self.repo.files_at(&self.commit.clone().unwrap_or_default())? {
+            let is_sql =
+                Path::new(&file.path).extension().is_some_and(|x| x.eq_ignore_ascii_case("sql"));
+            if !is_sql || !wanted(&file.path) {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&self.repo.blob(&file.blob)?).into_owned();
+            out.push((file.path.clone(), self.root.join(&file.path), text));
+        }
+        Ok(out)
     }
 
     fn pipeline(&self) -> Pipeline {
@@ -181,16 +216,28 @@ fn read(input: &Input) -> anyhow::Result<String> {
 pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
-    let state = RepoState::load(None);
+    let state = match &args.rev {
+        Some(rev) => {
+            let commit = Repo::discover(Path::new("."))?.resolve_commit(rev)?;
+            Ok(RepoState::load(Some(&commit))?)
+        }
+        None => RepoState::load(None),
+    };
     let (usage, inferred) = repository_view(state.as_ref().ok(), &inputs, &config);
     selection.usage = Some(usage);
+    let sources = match (&args.rev, &state) {
+        (Some(_), Ok(state)) => state.sources(&args.paths)?,
+        _ => inputs
+            .iter()
+            .map(|input| Ok((input.display.clone(), input.path.clone(), read(input)?)))
+            .collect::<anyhow::Result<_>>()?,
+    };
     let mut findings: Vec<Finding> = Vec::new();
     let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
-    for input in &inputs {
-        let text = read(input)?;
-        let settings = settings_with(&config, &input.path, &inferred);
-        findings.extend(suggest::check(&input.display, &text, &settings, &selection));
-        texts.insert(input.display.clone(), (input.path.clone(), text));
+    for (display, path, text) in sources {
+        let settings = settings_with(&config, &path, &inferred);
+        findings.extend(suggest::check(&display, &text, &settings, &selection));
+        texts.insert(display, (path, text));
     }
     let mut parallelism = None;
     let mut allocations = Vec::new();
@@ -272,7 +319,15 @@ fn predict_gains(
     for finding in findings.iter_mut() {
         let Some(fix) = &finding.fix else { continue };
         let Some((path, text)) = texts.get(&finding.path) else { continue };
-        let Ok(absolute) = std::fs::canonicalize(path) else { continue };
+        // A file of a revision is named under the root already; one of the work tree may
+        // be relative to where the command runs.
+        let absolute = match path.strip_prefix(root) {
+            Ok(_) => path.clone(),
+            Err(_) => match std::fs::canonicalize(path) {
+                Ok(absolute) => absolute,
+                Err(_) => continue,
+            },
+        };
         let Ok(relative) = absolute.strip_prefix(root) else { continue };
         let relative = relative.to_string_lossy().replace('\\', "/");
         let settings = settings_with(config, path, inferred);
@@ -367,7 +422,6 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
     let state = RepoState::load(Some(&head))?;
-    let (repo, root) = (&state.repo, &state.root);
     let (usage, inferred) = repository_view(Some(&state), &inputs, &config);
     selection.usage = Some(usage);
     let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
@@ -375,21 +429,16 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
     let mut first_round: Vec<Finding> = Vec::new();
     let mut fixed_files: Vec<(String, String, Vec<Finding>)> = Vec::new();
-    for input in &inputs {
-        let Ok(absolute) = std::fs::canonicalize(&input.path) else { continue };
-        let Ok(relative) = absolute.strip_prefix(root) else { continue };
-        let relative = relative.to_string_lossy().replace('\\', "/");
-        // The file as committed: the branch starts from HEAD, not from the work tree.
-        let Some(blob) = repo.blob_at(&head, &relative)? else { continue };
-        let text = String::from_utf8_lossy(&repo.blob(&blob)?).into_owned();
-        let settings = settings_with(&config, &input.path, &inferred);
+    // The files as committed: the branch starts from HEAD, not from the work tree.
+    for (relative, path, text) in state.sources(&args.paths)? {
+        let settings = settings_with(&config, &path, &inferred);
         let (fixed, applied) =
             suggest::fix_all(&relative, &text, &settings, &selection, args.allow_unsafe);
         if applied.is_empty() {
             continue;
         }
         first_round.extend(suggest::check(&relative, &text, &settings, &selection));
-        texts.insert(relative.clone(), (input.path.clone(), text));
+        texts.insert(relative.clone(), (path, text));
         fixed_files.push((relative, fixed, applied));
     }
     // The predicted gain of each fix, where the cost model can say (the fixes of the first
@@ -438,7 +487,7 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     );
     let files: Vec<(&str, &[u8])> =
         changed.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
-    let commit = repo.commit_on_new_branch(branch, &head, &files, &message)?;
+    let commit = state.repo.commit_on_new_branch(branch, &head, &files, &message)?;
     println!("{branch} {commit}");
     eprintln!("git-lineage: {} fix{} committed on {branch}", lines.len(), plural_es(lines.len()));
     Ok(ExitStatus::Success)
