@@ -128,7 +128,7 @@ fn python_corpus() -> Option<(std::path::PathBuf, Vec<corpus::python::PythonCase
         eprintln!("skipped: no Python corpus at {}", dir.display());
         return None;
     }
-    let cases = corpus::python::load(&dir).unwrap();
+    let cases = corpus::python::load(&dir).expect("expected.jsonl loads");
     Some((dir, cases))
 }
 
@@ -144,7 +144,11 @@ fn python_corpus_loads_and_every_unit_exists() {
         let sources = corpus::python::sources(&dir, case).unwrap();
         assert!(!sources.is_empty(), "{}: no .py file", case.file);
         match case.unit {
-            Unit::File => assert!(case.file.ends_with(".py"), "{}", case.file),
+            Unit::File => assert!(
+                std::path::Path::new(&case.file).extension().is_some_and(|e| e == "py"),
+                "{}",
+                case.file
+            ),
             Unit::Pipeline => assert!(sources.len() > 1, "{}: {sources:?}", case.file),
         }
         for d in case.inputs.iter().chain(&case.outputs) {
