@@ -232,6 +232,9 @@ impl PythonOutcome {
                     if !score.missing.is_empty() {
                         parts.push(format!("{role} missing {:?}", score.missing));
                     }
+                    if !score.unresolved.is_empty() {
+                        parts.push(format!("{role} unresolved {:?}", score.unresolved));
+                    }
                     if !score.extra.is_empty() {
                         parts.push(format!("{role} extra {:?}", score.extra));
                     }
@@ -241,8 +244,8 @@ impl PythonOutcome {
         }
         println!(
             "python corpus: files {} exact, pipelines {} exact, marked uncertain {} exact; \
-             {} datasets expected, {} found; {} given, {} matched (targets: exact >= {}%, \
-             precision >= {})",
+             {} datasets expected, {} found; {} given, {} matched, {} unresolved placeholders \
+             (targets: exact >= {}%, precision >= {})",
             cell(report.files).trim(),
             cell(report.pipelines).trim(),
             cell(report.uncertain).trim(),
@@ -250,6 +253,7 @@ impl PythonOutcome {
             report.found,
             report.given,
             report.matched,
+            report.unresolved,
             python::TARGET_EXACT_PERCENT,
             python::TARGET_PRECISION,
         );

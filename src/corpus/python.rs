@@ -50,8 +50,15 @@
 //! variable holding it). Placeholders and templates pair one to one (a maximum matching), so
 //! two unknown outputs need two placeholders. A concrete name the template lists in
 //! `allowed_values` (the code narrows the value to these) also finds it; `examples` do not
-//! (they are illustrations, and a guessed value is wrong). A placeholder never matches a
-//! resolved name: the expected value can be worked out statically, so the unit misses it.
+//! (they are illustrations, and a guessed value is wrong).
+//!
+//! A placeholder never *finds* a resolved name: the corpus worked the value out statically (a
+//! config module, the caller's arguments in a pipeline), so the unit misses it and recall
+//! counts it missing. But the placeholder's claim, that the code reads (or writes) something
+//! there, is true: a placeholder left over that pairs (one to one, again a maximum matching)
+//! with a resolved entry still missing, the entry's name starting with the placeholder's
+//! constant text before its first hole and ending with the text after its last, is
+//! **unresolved**: not scorable for precision (neither right nor wrong), listed apart.
 //!
 //! # Figures
 //!
@@ -59,10 +66,11 @@
 //!   git-lineage gives is matched: a placeholder to a template, a concrete name to an entry (a
 //!   second spelling of an entry already found, or a further allowed value of a template
 //!   already found, counts as matched too).
-//! - **Precision**: matched names given / names given; **recall**: expected entries found /
-//!   expected entries; both over every role of every unit (files and pipelines). A placeholder
-//!   that matches nothing counts against precision: it claims a read or write that is not
-//!   there. With no name given at all precision is undefined (printed `-`).
+//! - **Precision**: matched names / (names given - unresolved placeholders); **recall**:
+//!   expected entries found / expected entries; both over every role of every unit (files and
+//!   pipelines). Any other name that matches nothing counts against precision, placeholders
+//!   included: it claims a read or write that is not there, or more of them than there are.
+//!   With nothing scorable given, precision is undefined (printed `-`).
 //!
 //! Targets (issue 6): at least 90 % of units exact, precision at least 0.97.
 
@@ -502,6 +510,9 @@ pub struct RoleScore {
     pub matched: usize,
     /// Expected entries not found, as the corpus spells them.
     pub missing: Vec<String>,
+    /// Placeholders given that stand for a missing resolved entry (not scorable for
+    /// precision), as the tool spells them.
+    pub unresolved: Vec<String>,
     /// Names given that match nothing, as the tool spells them.
     pub extra: Vec<String>,
 }
@@ -544,6 +555,41 @@ pub fn score_role(expected: &[ExpectedDataset], given: &BTreeSet<String>) -> Rol
                 edge.iter().any(|(w, p)| *p == Pairing::Concrete && owner[*w].is_some());
         }
     }
+    // Placeholders left over, paired with resolved entries still missing that they could
+    // stand for: unresolved, not wrong.
+    let stands_for: Vec<Vec<(usize, Pairing)>> = names
+        .iter()
+        .enumerate()
+        .map(|(g, n)| {
+            if matched_given[g] || !is_placeholder(n) {
+                return Vec::new();
+            }
+            let Some((prefix, suffix)) = anchors(n, PLACEHOLDER, ">") else { return Vec::new() };
+            wants
+                .iter()
+                .enumerate()
+                .filter(|(w, want)| {
+                    owner[*w].is_none()
+                        && want.resolved
+                        && want.names.iter().any(|name| {
+                            name.len() >= prefix.len() + suffix.len()
+                                && name.starts_with(&prefix)
+                                && name.ends_with(&suffix)
+                        })
+                })
+                .map(|(w, _)| (w, Pairing::Placeholder))
+                .collect()
+        })
+        .collect();
+    let mut stand_in: Vec<Option<usize>> = vec![None; wants.len()];
+    for g in 0..names.len() {
+        let mut seen = vec![false; wants.len()];
+        augment(g, &stands_for, &mut stand_in, &mut seen);
+    }
+    let mut unresolved_given = vec![false; names.len()];
+    for g in stand_in.iter().flatten() {
+        unresolved_given[*g] = true;
+    }
     RoleScore {
         expected: wants.len(),
         found: owner.iter().filter(|o| o.is_some()).count(),
@@ -555,10 +601,16 @@ pub fn score_role(expected: &[ExpectedDataset], given: &BTreeSet<String>) -> Rol
             .filter(|(_, o)| o.is_none())
             .map(|(w, _)| w.display.clone())
             .collect(),
+        unresolved: spelled
+            .values()
+            .zip(&unresolved_given)
+            .filter(|(_, u)| **u)
+            .map(|(g, _)| g.clone())
+            .collect(),
         extra: spelled
             .values()
-            .zip(&matched_given)
-            .filter(|(_, m)| !**m)
+            .zip(matched_given.iter().zip(&unresolved_given))
+            .filter(|(_, (m, u))| !**m && !**u)
             .map(|(g, _)| g.clone())
             .collect(),
     }
@@ -628,12 +680,15 @@ pub struct PythonReport {
     pub found: usize,
     pub given: usize,
     pub matched: usize,
+    /// Placeholders given for datasets the corpus resolves (not scorable for precision).
+    pub unresolved: usize,
 }
 
 impl PythonReport {
-    /// Matched names / names given; `None` when nothing was given.
+    /// Matched names / names given less the unresolved placeholders; `None` when nothing
+    /// scorable was given.
     pub fn precision(&self) -> Option<f64> {
-        ratio(self.matched, self.given)
+        ratio(self.matched, self.given - self.unresolved)
     }
 
     /// Expected entries found / expected entries; `None` when nothing was expected.
@@ -687,6 +742,7 @@ pub fn score(cases: &[PythonCase], answers: &BTreeMap<String, Answer>) -> Python
             report.found += role.found;
             report.given += role.given;
             report.matched += role.matched;
+            report.unresolved += role.unresolved.len();
         }
         report.units.push(unit);
     }
@@ -735,10 +791,18 @@ mod tests {
         for wrong in ["s3://other/<dynamic:year>", "s3://noaa-gsod-pds/2024/"] {
             assert!(!score_role(&year, &given(&[wrong])).exact(), "{wrong}");
         }
-        // A placeholder never stands for a resolved name.
-        let resolved = [dataset("data.csv", true)];
+        // A placeholder never finds a resolved name; standing for it, it is unresolved, not
+        // wrong; standing for nothing (or for a name with other constant text) it is wrong.
+        let resolved = [dataset("data/in.csv", true)];
         let s = score_role(&resolved, &given(&["<dynamic:path>"]));
-        assert_eq!((s.found, s.matched, s.extra.len()), (0, 0, 1));
+        assert_eq!((s.found, s.matched, s.unresolved.len(), s.extra.len()), (0, 0, 1, 0));
+        assert!(!s.exact());
+        let s = score_role(&resolved, &given(&["<dynamic:a>", "<dynamic:b>"]));
+        assert_eq!((s.unresolved.len(), s.extra.len()), (1, 1));
+        let s = score_role(&resolved, &given(&["s3://<dynamic:bucket>/in.csv"]));
+        assert_eq!((s.unresolved.len(), s.extra.len()), (0, 1));
+        let s = score_role(&[], &given(&["<dynamic:path>"]));
+        assert_eq!((s.unresolved.len(), s.extra.len()), (0, 1));
     }
 
     #[test]
