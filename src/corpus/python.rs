@@ -96,6 +96,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("walking {path}")]
+    Walk {
+        path: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
     #[error("{path}, line {line}: not an expected-lineage entry")]
     Parse {
         path: PathBuf,
@@ -221,10 +227,7 @@ pub fn sources(dir: &Path, case: &PythonCase) -> Result<Vec<String>, Error> {
             }
             let mut found = Vec::new();
             for entry in walkdir::WalkDir::new(&path).sort_by_file_name() {
-                let entry = entry.map_err(|e| Error::Read {
-                    path: path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
+                let entry = entry.map_err(|source| Error::Walk { path: path.clone(), source })?;
                 let p = entry.path();
                 if entry.file_type().is_file() && p.extension().is_some_and(|e| e == "py") {
                     let relative = p.strip_prefix(dir).unwrap_or(p);
