@@ -9,7 +9,7 @@
 pub mod fix;
 pub mod registry;
 mod rules;
-mod tokens;
+pub(crate) mod tokens;
 pub mod usage;
 mod walk;
 

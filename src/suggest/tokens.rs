@@ -8,6 +8,55 @@ use sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
 
 use crate::source::LineIndex;
 
+/// Keywords that end a WHERE clause.
+pub const AFTER_WHERE: &[Keyword] = &[
+    Keyword::GROUP,
+    Keyword::HAVING,
+    Keyword::WINDOW,
+    Keyword::QUALIFY,
+    Keyword::ORDER,
+    Keyword::LIMIT,
+    Keyword::OFFSET,
+    Keyword::FETCH,
+    Keyword::UNION,
+    Keyword::EXCEPT,
+    Keyword::INTERSECT,
+];
+
+/// Keywords that end a HAVING clause.
+pub const AFTER_HAVING: &[Keyword] = &[
+    Keyword::WINDOW,
+    Keyword::QUALIFY,
+    Keyword::ORDER,
+    Keyword::LIMIT,
+    Keyword::OFFSET,
+    Keyword::FETCH,
+    Keyword::UNION,
+    Keyword::EXCEPT,
+    Keyword::INTERSECT,
+];
+
+/// Keywords that end a join's ON clause.
+pub const AFTER_ON: &[Keyword] = &[
+    Keyword::JOIN,
+    Keyword::INNER,
+    Keyword::LEFT,
+    Keyword::RIGHT,
+    Keyword::FULL,
+    Keyword::CROSS,
+    Keyword::NATURAL,
+    Keyword::WHERE,
+    Keyword::GROUP,
+    Keyword::HAVING,
+    Keyword::WINDOW,
+    Keyword::QUALIFY,
+    Keyword::ORDER,
+    Keyword::LIMIT,
+    Keyword::UNION,
+    Keyword::EXCEPT,
+    Keyword::INTERSECT,
+];
+
 /// One token and the bytes it covers in the statement's text.
 #[derive(Debug, Clone)]
 pub struct Tok {
@@ -170,6 +219,40 @@ impl<'a> Tokens<'a> {
         }
         items.extend(current);
         items
+    }
+
+    /// The AND-ed parts of the condition after token `i` (a WHERE, HAVING or ON keyword), to
+    /// the end of its clause (`)`, `;`, or one of `stops` at depth 0): their byte ranges.
+    /// The parser's spans cannot give these: a `NOT x`'s span starts at `x`. The AND of a
+    /// BETWEEN does not split.
+    pub fn conjuncts(&self, i: usize, stops: &[Keyword]) -> Vec<(usize, usize)> {
+        let mut parts = Vec::new();
+        let mut depth = 0usize;
+        let mut between = false;
+        let mut current: Option<(usize, usize)> = None;
+        for t in self.list.iter().skip(i + 1) {
+            match &t.token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::SemiColon | Token::Comma if depth == 0 => break,
+                Token::Word(w) if depth == 0 && stops.contains(&w.keyword) => break,
+                Token::Word(w) if depth == 0 && w.keyword == Keyword::BETWEEN => between = true,
+                Token::Word(w) if depth == 0 && w.keyword == Keyword::AND && between => {
+                    between = false;
+                }
+                Token::Word(w) if depth == 0 && w.keyword == Keyword::AND => {
+                    parts.extend(current.take());
+                    continue;
+                }
+                _ => {}
+            }
+            if !t.is_trivia() {
+                current = Some(current.map_or((t.start, t.end), |(s, _)| (s, t.end)));
+            }
+        }
+        parts.extend(current);
+        parts
     }
 
     /// The text between two byte offsets.

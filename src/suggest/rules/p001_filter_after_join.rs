@@ -7,6 +7,7 @@ use sqlparser::ast::{
 };
 use sqlparser::keywords::Keyword;
 
+use crate::suggest::tokens::{AFTER_ON, AFTER_WHERE};
 use crate::suggest::walk;
 use crate::suggest::{Context, Edit, Fix, Hit, Rule};
 
@@ -70,34 +71,36 @@ fn hits(ctx: &Context<'_>, select: &Select) -> Vec<Hit> {
         .map(relation_name)
         .collect();
     let parts = conjuncts(selection);
-    let mut out = Vec::new();
+    // The parts as written, from the tokens (a `NOT x`'s span starts at `x`).
+    let Some((where_start, _)) = ctx.expr_range(selection) else { return Vec::new() };
+    let Some(where_at) = ctx.tokens.keyword_before(where_start, Keyword::WHERE) else {
+        return Vec::new();
+    };
+    let written = ctx.tokens.conjuncts(where_at, AFTER_WHERE);
+    if written.len() != parts.len() {
+        return Vec::new();
+    }
     for (k, part) in parts.iter().enumerate() {
         let Some(side) = one_side(part, &names) else { continue };
         let on = ons[side.saturating_sub(1)];
-        let (Some((part_start, part_end)), Some((_, on_end))) =
-            (ctx.expr_range(part), ctx.expr_range(on))
-        else {
-            continue;
-        };
         if matches!(on, Expr::BinaryOp { op: BinaryOperator::Or, .. }) {
             continue;
         }
+        let Some((on_start, _)) = ctx.expr_range(on) else { continue };
+        let Some(on_at) = ctx.tokens.keyword_before(on_start, Keyword::ON) else { continue };
+        let Some(&(_, on_end)) = ctx.tokens.conjuncts(on_at, AFTER_ON).last() else { continue };
+        let (part_start, part_end) = written[k];
         let condition = ctx.tokens.text_of(part_start, part_end);
-        let remove = if parts.len() == 1 {
-            let Some(where_at) = ctx.tokens.keyword_before(part_start, Keyword::WHERE) else {
-                continue;
-            };
+        let remove = if written.len() == 1 {
             Edit::deletion(ctx.tokens.space_before(where_at), part_end)
         } else if k == 0 {
-            let Some((next_start, _)) = ctx.expr_range(parts[1]) else { continue };
-            Edit::deletion(part_start, next_start)
+            Edit::deletion(part_start, written[1].0)
         } else {
-            let Some((_, previous_end)) = ctx.expr_range(parts[k - 1]) else { continue };
-            Edit::deletion(previous_end, part_end)
+            Edit::deletion(written[k - 1].1, part_end)
         };
         let add = Edit::replacement(on_end, on_end, format!(" AND {condition}"));
         let table = names[side].as_deref().unwrap_or("?");
-        out.push(Hit {
+        return vec![Hit {
             offset: part_start,
             message: format!(
                 "WHERE condition `{condition}` on `{table}` alone: apply it at the join"
@@ -106,11 +109,9 @@ fn hits(ctx: &Context<'_>, select: &Select) -> Vec<Hit> {
                 format!("Move the condition into the ON clause that joins `{table}`"),
                 vec![add, remove],
             )),
-        });
-        // One move per SELECT a round: the next one's edits would overlap this one's.
-        break;
+        }];
     }
-    out
+    Vec::new()
 }
 
 /// The name a relation's columns are qualified with: its alias, else its table name.

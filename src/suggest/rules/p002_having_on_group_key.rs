@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{BinaryOperator, Expr, GroupByExpr, Select, SelectItem, visit_expressions};
 use sqlparser::keywords::Keyword;
 
+use crate::suggest::tokens::{AFTER_HAVING, AFTER_WHERE};
 use crate::suggest::walk;
 use crate::suggest::{Context, Edit, Fix, Hit, Rule};
 
@@ -49,32 +50,33 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
     }
     let parts = conjuncts(having);
     let k = parts.iter().position(|part| on_keys_only(part, keys, select))?;
-    let part = parts[k];
-    let (part_start, part_end) = ctx.expr_range(part)?;
+    // The parts as written, from the tokens (a `NOT x`'s span starts at `x`).
+    let (having_start, _) = ctx.expr_range(having)?;
+    let having_at = ctx.tokens.keyword_before(having_start, Keyword::HAVING)?;
+    let written = ctx.tokens.conjuncts(having_at, AFTER_HAVING);
+    if written.len() != parts.len() {
+        return None;
+    }
+    let (part_start, part_end) = written[k];
     let condition = ctx.tokens.text_of(part_start, part_end);
 
     // Out of HAVING: the part with its AND, or the whole clause.
-    let remove = if parts.len() == 1 {
-        let having_at = ctx.tokens.keyword_before(part_start, Keyword::HAVING)?;
+    let remove = if written.len() == 1 {
         Edit::deletion(ctx.tokens.space_before(having_at), part_end)
     } else if k == 0 {
-        let (next_start, _) = ctx.expr_range(parts[1])?;
-        Edit::deletion(part_start, next_start)
+        Edit::deletion(part_start, written[1].0)
     } else {
-        let (_, previous_end) = ctx.expr_range(parts[k - 1])?;
-        Edit::deletion(previous_end, part_end)
+        Edit::deletion(written[k - 1].1, part_end)
     };
     // Into WHERE: after the existing condition, or a new WHERE before GROUP BY.
     let add = match &select.selection {
         Some(selection) => {
-            let (start, end) = ctx.expr_range(selection)?;
-            if start == end {
+            if matches!(selection, Expr::BinaryOp { op: BinaryOperator::Or, .. }) {
                 return None;
             }
-            let needs_parens = matches!(selection, Expr::BinaryOp { op: BinaryOperator::Or, .. });
-            if needs_parens {
-                return None;
-            }
+            let (start, _) = ctx.expr_range(selection)?;
+            let where_at = ctx.tokens.keyword_before(start, Keyword::WHERE)?;
+            let &(_, end) = ctx.tokens.conjuncts(where_at, AFTER_WHERE).last()?;
             Edit::replacement(end, end, format!(" AND {condition}"))
         }
         None => {
@@ -84,9 +86,8 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
             Edit::replacement(at, at, format!("WHERE {condition}\n"))
         }
     };
-    let offset = part_start;
     Some(Hit {
-        offset,
+        offset: part_start,
         message: format!(
             "HAVING condition `{condition}` uses grouping keys only: WHERE can apply it before grouping"
         ),
