@@ -4,7 +4,8 @@
 //! Pure, as `extract` is: a file's text and settings in, findings out. Every fix is checked
 //! before it is offered: the rewritten file must parse as well as before, and its lineage must
 //! be the same (writes and direct column lineage; reads too, except for a rule that removes a
-//! read nothing used). A fix that fails the check is dropped and the finding says so.
+//! read nothing used), and a fix that moves a condition must keep every one of its tokens. A
+//! fix that fails the check is dropped and the finding says so.
 
 pub mod fix;
 pub mod registry;
@@ -195,6 +196,11 @@ fn raw_findings(
     findings
 }
 
+/// Rules whose fix moves a condition: every token of the file must still be there, but for
+/// the WHERE, HAVING and AND keywords around the moved condition (lineage alone would not
+/// notice a lost NOT).
+const MOVES: &[&str] = &["P001", "P002"];
+
 /// Rules whose fix removes reads or columns that nothing used: their lineage may shrink.
 const SHRINKS: &[&str] = &["R002", "S001"];
 
@@ -211,6 +217,9 @@ fn verify(
     if applied.is_empty() {
         return Err("its edits do not fit the file".into());
     }
+    if MOVES.contains(&code) && !same_tokens(text, &rewritten, settings) {
+        return Err("the rewrite does not keep every token of the condition it moves".into());
+    }
     let after = extract::extract(path, rewritten.as_bytes(), settings);
     let errors = |f: &extract::Fragment| {
         f.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
@@ -225,6 +234,27 @@ fn verify(
         same_lineage(old, new, SHRINKS.contains(&code))?;
     }
     Ok(())
+}
+
+/// Whether two texts have the same tokens (as a multiset, white space and comments left out),
+/// but for WHERE, HAVING and AND.
+fn same_tokens(old: &str, new: &str, settings: &Settings) -> bool {
+    use sqlparser::keywords::Keyword;
+    let dialect = settings.dialect.parser();
+    let tokens = |text: &str| -> Option<Vec<String>> {
+        let list = Tokens::new(text, dialect.as_ref())?.list;
+        let mut out: Vec<String> = list
+            .iter()
+            .filter(|t| !t.is_trivia())
+            .filter(|t| {
+                ![Keyword::WHERE, Keyword::HAVING, Keyword::AND].iter().any(|k| t.is_keyword(*k))
+            })
+            .map(|t| t.token.to_string())
+            .collect();
+        out.sort();
+        Some(out)
+    };
+    matches!((tokens(old), tokens(new)), (Some(a), Some(b)) if a == b)
 }
 
 /// The same writes; the same reads and column lineage, or (for a rule that removes what
@@ -395,6 +425,14 @@ mod tests {
             check("m.sql", &distinct, &settings, &selection).is_empty(),
             "DISTINCT rows change"
         );
+    }
+
+    #[test]
+    fn a_move_must_keep_every_token() {
+        let settings = Settings { dialect: Dialect::DuckDb, ..Settings::default() };
+        let old = "SELECT a FROM t JOIN u ON u.k = t.k WHERE NOT u.f";
+        assert!(same_tokens(old, "SELECT a FROM t JOIN u ON u.k = t.k AND NOT u.f", &settings));
+        assert!(!same_tokens(old, "SELECT a FROM t JOIN u ON u.k = t.k AND u.f", &settings));
     }
 
     #[test]
