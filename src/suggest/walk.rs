@@ -2,7 +2,9 @@
 //! client sees the order of the statement's own result, a table may keep the order it was
 //! written in, and nothing else keeps any order at all.
 
-use sqlparser::ast::{Expr, Query, SetExpr, Statement, TableFactor, TableWithJoins, With};
+use sqlparser::ast::{
+    BinaryOperator, Expr, Query, SetExpr, Statement, TableFactor, TableWithJoins, With,
+};
 
 /// Where a query sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,5 +120,17 @@ pub fn selects(body: &SetExpr) -> Vec<&sqlparser::ast::Select> {
             out
         }
         _ => Vec::new(),
+    }
+}
+
+/// The AND-ed parts of a condition.
+pub fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            let mut out = conjuncts(left);
+            out.extend(conjuncts(right));
+            out
+        }
+        _ => vec![e],
     }
 }

@@ -8,7 +8,7 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 
 use crate::suggest::tokens::{AFTER_ON, AFTER_WHERE};
-use crate::suggest::walk;
+use crate::suggest::walk::{self, conjuncts};
 use crate::suggest::{Context, Edit, Fix, Hit, Rule};
 
 pub(crate) const RULE: Rule = Rule {
@@ -152,16 +152,4 @@ fn one_side(part: &Expr, names: &[Option<String>]) -> Option<usize> {
         ControlFlow::Continue(())
     });
     if verdict.is_break() { None } else { side }
-}
-
-/// The AND-ed parts of a condition.
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
-            let mut out = conjuncts(left);
-            out.extend(conjuncts(right));
-            out
-        }
-        _ => vec![e],
-    }
 }

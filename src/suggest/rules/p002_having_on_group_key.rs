@@ -6,7 +6,7 @@ use sqlparser::ast::{BinaryOperator, Expr, GroupByExpr, Select, SelectItem, visi
 use sqlparser::keywords::Keyword;
 
 use crate::suggest::tokens::{AFTER_HAVING, AFTER_WHERE};
-use crate::suggest::walk;
+use crate::suggest::walk::{self, conjuncts};
 use crate::suggest::{Context, Edit, Fix, Hit, Rule};
 
 pub(crate) const RULE: Rule = Rule {
@@ -93,18 +93,6 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
         ),
         fix: Some(Fix::safe("Move the condition to WHERE", vec![add, remove])),
     })
-}
-
-/// The AND-ed parts of a condition.
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
-            let mut out = conjuncts(left);
-            out.extend(conjuncts(right));
-            out
-        }
-        _ => vec![e],
-    }
 }
 
 /// No function call, no subquery, and every column one of the grouping keys (and not the
