@@ -44,6 +44,22 @@ struct FileConfig {
     extract: ExtractConfig,
     #[serde(default)]
     checks: Checks,
+    #[serde(default)]
+    resources: Resources,
+}
+
+/// Prices and today's requests, for `suggest`'s resource advice (`[resources]` in
+/// `.git-lineage.toml`); all optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// The price of one CPU for an hour (any currency).
+    pub cpu_hour: Option<f64>,
+    /// The price of one GB of memory for an hour.
+    pub gb_hour: Option<f64>,
+    /// What the runner requests for each transformation today: memory (GB) and CPUs.
+    pub requested_memory_gb: Option<f64>,
+    pub requested_cpus: Option<f64>,
 }
 
 /// The pre-commit checks a user turns on (`[checks]` in `.git-lineage.toml`); all off by
@@ -88,6 +104,7 @@ pub struct Config {
     /// where they are looked up beside each file.
     dbt_projects: Option<BTreeMap<String, Vec<String>>>,
     checks: Checks,
+    resources: Resources,
 }
 
 /// What the command line says, over the file.
@@ -127,7 +144,11 @@ impl Config {
         let file: FileConfig =
             toml::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?;
         let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Self::from_parts(root, file.extract, overrides, path, &|p: &Path| std::fs::read(p))
+        let mut config =
+            Self::from_parts(root, file.extract, overrides, path, &|p: &Path| std::fs::read(p))?;
+        config.checks = file.checks;
+        config.resources = file.resources;
+        Ok(config)
     }
 
     /// The configuration as committed: `.git-lineage.toml` (if any) and the files it names are
@@ -148,6 +169,7 @@ impl Config {
         };
         let mut config = Self::from_parts(PathBuf::new(), file.extract, overrides, path, read)?;
         config.checks = file.checks;
+        config.resources = file.resources;
         let mut projects = BTreeMap::new();
         for project in
             paths.iter().filter(|p| *p == "dbt_project.yml" || p.ends_with("/dbt_project.yml"))
@@ -214,6 +236,7 @@ impl Config {
             indirect: !overrides.no_indirect,
             dbt_projects: None,
             checks: Checks::default(),
+            resources: Resources::default(),
         })
     }
 
@@ -239,6 +262,10 @@ impl Config {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    pub fn resources(&self) -> &Resources {
+        &self.resources
     }
 
     pub fn checks(&self) -> &Checks {

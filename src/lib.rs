@@ -19,4 +19,5 @@ pub mod predict;
 pub mod report;
 pub mod source;
 pub mod store;
+pub mod suggest;
 pub mod workers;

@@ -10,6 +10,7 @@ mod imports;
 mod predict;
 mod runs;
 mod store;
+mod suggest;
 
 /// Every file under `tests/` must be reachable from this binary, or its tests never run.
 #[test]
@@ -31,12 +32,12 @@ fn no_forgotten_test_files() {
     }
 }
 
-/// Dependencies point one way (ARCHITECTURE.md): extraction is pure, so it must not touch the
+/// Dependencies point one way (ARCHITECTURE.md): extraction (and the suggestion rules) is pure, so it must not touch the
 /// file system, git, or standard output outside its tests.
 #[test]
 fn extract_and_graph_do_no_io() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut stack = vec![root.join("extract"), root.join("graph")];
+    let mut stack = vec![root.join("extract"), root.join("graph"), root.join("suggest")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

@@ -174,3 +174,57 @@ fn train_refuses_a_history_too_short() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("training needs at least 30"), "{}", out.stderr);
 }
+
+#[test]
+fn suggest_predicts_each_fix_and_leaves_out_those_that_do_not_help() {
+    if !runtime_or_skip("suggest_predicts_each_fix_and_leaves_out_those_that_do_not_help") {
+        return;
+    }
+    let repo = repo_with_history();
+    assert_eq!(repo.lineage(&["train"]).code, 0);
+    // HEAD's stg.sql is `SELECT DISTINCT id, sum(x) … GROUP BY id` (R003), and an ORDER BY
+    // in a CTE of a new model (R001).
+    repo.write(
+        "top.sql",
+        "CREATE TABLE mart.top AS WITH s AS (SELECT id, x FROM stg.b ORDER BY x) SELECT id FROM s",
+    );
+    let all = repo.lineage(&["suggest", "--all", "--format", "json"]);
+    assert_eq!(all.code, 1, "{}", all.stderr);
+    assert!(
+        all.stderr.contains("predicted gains from the cost model (trained on this repository"),
+        "{}",
+        all.stderr
+    );
+    let doc = all.json();
+    let findings = doc["suggestions"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{doc}");
+    // The three transformations with runs get resource advice; the pipeline's stages.
+    let resources = doc["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 3, "{doc}");
+    assert!(resources.iter().all(|r| r["memory_request_bytes"].as_f64().unwrap() > 50e6));
+    // raw -> stg -> (mart, top): top and mart are independent.
+    assert_eq!(doc["parallelism"]["stages"].as_array().unwrap().len(), 3, "{doc}");
+    assert_eq!(doc["parallelism"]["recommended"], 2, "{doc}");
+    let gains: Vec<f64> = findings
+        .iter()
+        .map(|f| {
+            let (before, after) = (
+                f["predicted"]["before_ms"].as_f64().unwrap(),
+                f["predicted"]["after_ms"].as_f64().unwrap(),
+            );
+            assert!(before > 0.0 && after > 0.0, "{f}");
+            before - after
+        })
+        .collect();
+    assert!(gains[0] >= gains[1], "most predicted gain first: {gains:?}");
+    // Without --all, only those predicted to help; the others are counted.
+    let helpful = gains.iter().filter(|&&g| g > 0.0).count();
+    let shown = repo.lineage(&["suggest", "--format", "json"]);
+    assert_eq!(shown.json()["suggestions"].as_array().unwrap().len(), helpful);
+    if helpful < 2 {
+        assert!(shown.stderr.contains("not predicted to help left out"), "{}", shown.stderr);
+    }
+    let none = repo.lineage(&["suggest", "--no-predict", "--format", "json"]);
+    assert!(none.json()["suggestions"][0]["predicted"].is_null());
+    assert_eq!(none.json()["suggestions"].as_array().unwrap().len(), 2);
+}

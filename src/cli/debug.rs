@@ -1,16 +1,18 @@
 //! `git-lineage debug …`: measurements for developers, hidden from the main help.
 //!
 //! `corpus` prints accuracy over the shared third-party corpora (and scores peer tools'
-//! predictions with the same scorer); `throughput` prints statements per second.
+//! predictions with the same scorer), the Python corpus included; `throughput` prints SQL
+//! statements per second, `python-throughput` megabytes of Python source per second.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
 
 use super::ExitStatus;
+use crate::corpus::python::{self, PythonReport};
 use crate::corpus::{self, Prediction, Report};
 use crate::extract::{Settings, extract};
 use crate::workers;
@@ -28,9 +30,13 @@ pub enum DebugCommand {
         peer: Vec<(String, PathBuf)>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// List the ids of the cases git-lineage gets wrong.
-        #[arg(long)]
+        /// List the ids of the cases git-lineage gets wrong, and for the Python corpus each
+        /// unit's missing and extra datasets.
+        #[arg(long, short = 'v', visible_alias = "verbose")]
         misses: bool,
+        /// Only the Python corpus (`python/` under the corpus folder).
+        #[arg(long)]
+        python: bool,
         /// Only cases whose id contains this text.
         #[arg(long)]
         filter: Option<String>,
@@ -45,6 +51,15 @@ pub enum DebugCommand {
     /// on one thread and on every core.
     Throughput {
         files: Vec<PathBuf>,
+        /// Repeat for at least this many seconds.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
+    /// Megabytes of Python source per second on one core, extraction included (in process,
+    /// the files read once beforehand), over `.py` files and the `.py` files under folders.
+    PythonThroughput {
+        #[arg(default_value = "../shared/corpus/python")]
+        paths: Vec<PathBuf>,
         /// Repeat for at least this many seconds.
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
@@ -64,7 +79,18 @@ fn parse_peer(text: &str) -> Result<(String, PathBuf), String> {
 
 pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
     match command {
-        DebugCommand::Corpus { corpus: dir, peer, format, misses, filter, fixtures } => {
+        DebugCommand::Corpus { corpus: dir, format, misses, filter, python: true, .. } => {
+            let outcome = python_corpus(&dir, filter.as_deref())?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "python": outcome.json() }))?
+                ),
+                Format::Text => outcome.print(misses),
+            }
+            Ok(ExitStatus::Success)
+        }
+        DebugCommand::Corpus { corpus: dir, peer, format, misses, filter, fixtures, python: _ } => {
             let indirect = if fixtures.is_dir() {
                 let cases = corpus::load_indirect(&fixtures)
                     .with_context(|| format!("reading {}", fixtures.display()))?;
@@ -108,8 +134,9 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
             }
             let dbt = corpus::score_dbt(&dir)
                 .with_context(|| format!("reading dbt projects in {}", dir.display()))?;
+            let python = python_corpus(&dir, filter.as_deref())?;
             match format {
-                Format::Json => print_json(&reports)?,
+                Format::Json => print_json(&reports, &python)?,
                 Format::Text => {
                     if let Some(results) = &indirect {
                         print_indirect(results, misses);
@@ -127,12 +154,13 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
                             }
                         }
                     }
-                    print_text(&reports, misses);
+                    print_text(&reports, &python, misses);
                 }
             }
             Ok(ExitStatus::Success)
         }
         DebugCommand::Throughput { files, seconds } => throughput(&files, seconds),
+        DebugCommand::PythonThroughput { paths, seconds } => python_throughput(&paths, seconds),
         DebugCommand::Predict(args) => super::evaluate::run(&args),
     }
 }
@@ -150,13 +178,111 @@ fn print_indirect(results: &[(String, bool)], misses: bool) {
     println!();
 }
 
-fn print_json(reports: &[(String, Report)]) -> anyhow::Result<()> {
+fn print_json(reports: &[(String, Report)], python: &PythonOutcome) -> anyhow::Result<()> {
     let tools: BTreeMap<&str, serde_json::Value> = reports
         .iter()
         .map(|(name, r)| (name.as_str(), serde_json::to_value(&r.by_corpus).unwrap_or_default()))
         .collect();
-    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "tools": tools, "python": python.json() })
+        )?
+    );
     Ok(())
+}
+
+/// The Python corpus scored, or why it was not.
+enum PythonOutcome {
+    Skipped(String),
+    Scored(PythonReport),
+}
+
+impl PythonOutcome {
+    fn json(&self) -> serde_json::Value {
+        match self {
+            PythonOutcome::Skipped(why) => serde_json::json!({ "skipped": why }),
+            PythonOutcome::Scored(report) => serde_json::json!({
+                "exact": report.exact,
+                "files": report.files,
+                "pipelines": report.pipelines,
+                "uncertain": report.uncertain,
+                "precision": report.precision(),
+                "recall": report.recall(),
+                "units": report.units,
+            }),
+        }
+    }
+
+    /// The figures, the last line `python lineage: exact E% (k/n files and pipelines), precision
+    /// P, recall R`;
+    /// with `misses`, each inexact unit's missing and extra datasets first.
+    fn print(&self, misses: bool) {
+        let report = match self {
+            PythonOutcome::Skipped(why) => {
+                println!("{why}");
+                return;
+            }
+            PythonOutcome::Scored(report) => report,
+        };
+        if misses {
+            for unit in report.units.iter().filter(|u| !u.exact()) {
+                let mut parts = Vec::new();
+                for (role, score) in [("inputs", &unit.inputs), ("outputs", &unit.outputs)] {
+                    if !score.missing.is_empty() {
+                        parts.push(format!("{role} missing {:?}", score.missing));
+                    }
+                    if !score.unresolved.is_empty() {
+                        parts.push(format!("{role} unresolved {:?}", score.unresolved));
+                    }
+                    if !score.extra.is_empty() {
+                        parts.push(format!("{role} extra {:?}", score.extra));
+                    }
+                }
+                println!("miss python {} {}: {}", unit.unit, unit.file, parts.join("; "));
+            }
+        }
+        println!(
+            "python corpus: files {} exact, pipelines {} exact, marked uncertain {} exact; \
+             {} datasets expected, {} found; {} given, {} matched, {} unresolved placeholders \
+             (targets: exact >= {}%, precision >= {})",
+            cell(report.files).trim(),
+            cell(report.pipelines).trim(),
+            cell(report.uncertain).trim(),
+            report.expected,
+            report.found,
+            report.given,
+            report.matched,
+            report.unresolved,
+            python::TARGET_EXACT_PERCENT,
+            python::TARGET_PRECISION,
+        );
+        println!("{}", report.summary());
+    }
+}
+
+/// Score git-lineage over `<corpus>/python/`, if it is there.
+fn python_corpus(dir: &Path, filter: Option<&str>) -> anyhow::Result<PythonOutcome> {
+    let folder = dir.join("python");
+    if !folder.join(python::EXPECTED).is_file() {
+        return Ok(PythonOutcome::Skipped(format!(
+            "python corpus not found at {}: skipped",
+            folder.display()
+        )));
+    }
+    let mut cases =
+        python::load(&folder).with_context(|| format!("reading {}", folder.display()))?;
+    if let Some(f) = filter {
+        cases.retain(|c| c.file.contains(f));
+    }
+    let settings = Settings::default();
+    let answers = workers::map(&cases, workers::default_jobs(), |c| {
+        python::predict(&folder, c, &settings).map(|a| (c.file.clone(), a))
+    })?
+    .into_iter()
+    .collect::<Result<BTreeMap<_, _>, _>>()
+    .with_context(|| format!("reading {}", folder.display()))?;
+    Ok(PythonOutcome::Scored(python::score(&cases, &answers)))
 }
 
 fn cell(count: corpus::Count) -> String {
@@ -167,7 +293,7 @@ fn cell(count: corpus::Count) -> String {
     }
 }
 
-fn print_text(reports: &[(String, Report)], misses: bool) {
+fn print_text(reports: &[(String, Report)], python: &PythonOutcome, misses: bool) {
     let Some((_, ours)) = reports.first() else { return };
     println!("git-lineage, by corpus and dialect:");
     println!("  {:<24} {:<22} {:<22}", "corpus/dialect", "table", "column");
@@ -192,6 +318,9 @@ fn print_text(reports: &[(String, Report)], misses: bool) {
             println!("miss {id}");
         }
     }
+    // The Python figures come before the last line, which stays the SQL summary.
+    println!();
+    python.print(misses);
     let total = ours.total;
     println!(
         "table {:.1}% column {:.1}% ({} cases)",
@@ -272,5 +401,85 @@ fn throughput(files: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
             "column_edges_per_pass": edges,
         })
     );
+    Ok(ExitStatus::Success)
+}
+
+/// Megabytes (10^6 bytes) of Python source per second on one thread, extraction included,
+/// over every pass of the files until `seconds` have gone by. Last line:
+/// `python: X MB/s on one core over N files (M KB)`.
+fn python_throughput(paths: &[PathBuf], seconds: f64) -> anyhow::Result<ExitStatus> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let entry = entry.with_context(|| format!("walking {}", path.display()))?;
+                if entry.file_type().is_file()
+                    && entry.path().extension().is_some_and(|e| e == "py")
+                {
+                    files.push(entry.into_path());
+                }
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            println!("python: {} not found: skipped", path.display());
+            return Ok(ExitStatus::Success);
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "no .py files under {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut texts = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        texts.push((f.display().to_string(), bytes));
+    }
+    let bytes: usize = texts.iter().map(|(_, b)| b.len()).sum();
+    let budget = Duration::from_secs_f64(seconds);
+    let settings = Settings::default();
+    // One worker, so that the figure is one core's; a first pass is not timed.
+    let (passes, secs, per_pass) = workers::map(&[()], 1, |()| {
+        let pass = || {
+            let mut found = (0usize, 0usize);
+            for (path, b) in &texts {
+                let fragment = extract(path, b, &settings);
+                found.0 += fragment.transformations.len();
+                found.1 += fragment
+                    .transformations
+                    .iter()
+                    .map(|t| t.reads.len() + t.writes.len())
+                    .sum::<usize>();
+            }
+            found
+        };
+        let first = pass();
+        let start = Instant::now();
+        let mut passes = 0usize;
+        while passes == 0 || start.elapsed() < budget {
+            std::hint::black_box(pass());
+            passes += 1;
+        }
+        (passes, start.elapsed().as_secs_f64(), first)
+    })?[0];
+    #[allow(clippy::cast_precision_loss)]
+    let rate = (bytes * passes) as f64 / secs / 1e6;
+    println!(
+        "{}",
+        serde_json::json!({
+            "files": texts.len(),
+            "bytes": bytes,
+            "passes": passes,
+            "seconds": secs,
+            "megabytes_per_second": rate,
+            "transformations_per_pass": per_pass.0,
+            "datasets_per_pass": per_pass.1,
+        })
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let kilobytes = bytes as f64 / 1e3;
+    println!("python: {rate:.1} MB/s on one core over {} files ({kilobytes:.0} KB)", texts.len());
     Ok(ExitStatus::Success)
 }

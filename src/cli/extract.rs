@@ -67,20 +67,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("loading --schema {}", schema.display()))?;
         overrides.catalog = Some(catalog);
     }
-    let start = args
-        .paths
-        .iter()
-        .find(|p| p.as_os_str() != "-")
-        .map_or_else(|| PathBuf::from("."), Clone::clone);
-    let start = if start.is_dir() {
-        start
-    } else {
-        start.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    };
-    let config = Config::discover(
-        if start.as_os_str().is_empty() { Path::new(".") } else { &start },
-        overrides,
-    )?;
+    let config = discover_config(&args.paths, overrides)?;
 
     let mut inputs: Vec<Input> = Vec::new();
     for path in &args.paths {
@@ -134,9 +121,27 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success })
 }
 
-struct Input {
-    path: PathBuf,
-    display: String,
+/// The configuration that applies to the first path given (its folder or a parent's
+/// `.git-lineage.toml`).
+pub(super) fn discover_config(paths: &[PathBuf], overrides: Overrides) -> anyhow::Result<Config> {
+    let start = paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .map_or_else(|| PathBuf::from("."), Clone::clone);
+    let start = if start.is_dir() {
+        start
+    } else {
+        start.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    Ok(Config::discover(
+        if start.as_os_str().is_empty() { Path::new(".") } else { &start },
+        overrides,
+    )?)
+}
+
+pub(super) struct Input {
+    pub(super) path: PathBuf,
+    pub(super) display: String,
     bytes: Option<Vec<u8>>,
 }
 
@@ -146,7 +151,7 @@ fn display(path: &Path) -> String {
 }
 
 /// `.sql` and `.py` files under a folder, sorted, hidden and generated folders skipped.
-fn walk(root: &Path) -> Vec<Input> {
+pub(super) fn walk(root: &Path) -> Vec<Input> {
     let walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter().filter_entry(|e| {
         let name = e.file_name().to_string_lossy();
         e.depth() == 0

@@ -9,6 +9,7 @@ mod predict;
 mod progress;
 mod runs;
 mod snapshot;
+mod suggest;
 
 use std::process::ExitCode;
 
@@ -62,6 +63,14 @@ pub enum Command {
     /// Predict each transformation's duration and peak memory (with a 90 % interval and the
     /// history it rests on) and the pipeline's makespan, CPU time and peak memory.
     Predict(predict::PredictArgs),
+    /// Suggest optimizations of the SQL (rules like a linter's, each with a fix where it can;
+    /// exit code 1 when there are any).
+    Suggest(suggest::SuggestArgs),
+    /// Apply the suggestions' fixes: a unified diff (default) or the files edited in place.
+    Fix(suggest::FixArgs),
+    /// What a suggestion rule finds, why it is slow and how it is fixed; without a code, the
+    /// rules.
+    Explain(suggest::ExplainArgs),
     /// Install the post-commit, pre-commit and post-rewrite hooks (existing hooks are kept and
     /// run first).
     Install(hooks::InstallArgs),
@@ -110,6 +119,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Anomalies(a) => runs::run_anomalies(&a),
         Command::Train(a) => predict::run_train(&a),
         Command::Predict(a) => predict::run_predict(&a),
+        Command::Suggest(a) => suggest::run_suggest(&a),
+        Command::Fix(a) => suggest::run_fix(&a),
+        Command::Explain(a) => suggest::run_explain(&a),
         Command::Install(a) => hooks::run_install(&a),
         Command::Hook(a) => Ok(hooks::run_hook(&a)),
         Command::Debug(d) => debug::run(d),

@@ -13,6 +13,11 @@
 //!
 //! Names are compared case-insensitively with white space folded, as sqllineage's own
 //! equality does (it lower-cases names on construction).
+//!
+//! Python lineage (`python/`, hand-written answers per file and per pipeline) has its own
+//! scorer and rules: [`python`].
+
+pub mod python;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

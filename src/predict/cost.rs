@@ -75,6 +75,88 @@ pub fn pipeline_cost(
     }
 }
 
+/// How a pipeline runs with more workers: the stages of independent transformations and the
+/// predicted makespan for 1 to N workers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Parallelism {
+    /// Transformations by stage: a stage's transformations read nothing that another of the
+    /// same stage or a later one writes, so they can run at once.
+    pub stages: Vec<Vec<String>>,
+    /// (workers, makespan ms, peak memory bytes), from 1 to the widest stage.
+    pub by_workers: Vec<(usize, f64, f64)>,
+    /// The fewest workers whose makespan is within 5 % of the best.
+    pub recommended: usize,
+}
+
+/// Within this share of the best makespan, more workers are not worth their memory.
+const GOOD_ENOUGH: f64 = 1.05;
+
+/// [`Parallelism`] of `pipeline` with these estimates (one per node).
+pub fn parallelism(pipeline: &Pipeline, estimates: &[Estimate]) -> Parallelism {
+    let n = pipeline.nodes.len();
+    let mut stage: Vec<Option<usize>> = vec![None; n];
+    let mut visiting = vec![false; n];
+    for i in 0..n {
+        depth(i, pipeline, &mut stage, &mut visiting);
+    }
+    let mut stages: Vec<Vec<String>> = Vec::new();
+    for (i, d) in stage.iter().enumerate() {
+        let d = d.unwrap_or(0);
+        if stages.len() <= d {
+            stages.resize(d + 1, Vec::new());
+        }
+        stages[d].push(pipeline.nodes[i].id.clone());
+    }
+    let widest = stages.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let tasks: Vec<Task> = pipeline
+        .nodes
+        .iter()
+        .zip(estimates)
+        .map(|(node, e)| Task {
+            duration: e.duration_ms,
+            cpu: e.cpu_ms,
+            memory: e.memory_bytes.unwrap_or(0.0),
+            after: node.upstream.clone(),
+        })
+        .collect();
+    let by_workers: Vec<(usize, f64, f64)> = (1..=widest)
+        .map(|w| {
+            let s = schedule::schedule(&tasks, w);
+            (w, s.makespan, s.peak_memory)
+        })
+        .collect();
+    let best = by_workers.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
+    let recommended = by_workers.iter().find(|b| b.1 <= best * GOOD_ENOUGH).map_or(1, |b| b.0);
+    Parallelism { stages, by_workers, recommended }
+}
+
+/// A node's stage: the longest chain of upstream transformations above it (cycles cut).
+fn depth(
+    i: usize,
+    pipeline: &Pipeline,
+    stage: &mut [Option<usize>],
+    visiting: &mut Vec<bool>,
+) -> usize {
+    if let Some(d) = stage[i] {
+        return d;
+    }
+    if visiting[i] {
+        return 0;
+    }
+    visiting[i] = true;
+    let n = stage.len();
+    let d = pipeline.nodes[i]
+        .upstream
+        .iter()
+        .filter(|&&u| u != i && u < n)
+        .map(|&u| depth(u, pipeline, stage, visiting) + 1)
+        .max()
+        .unwrap_or(0);
+    visiting[i] = false;
+    stage[i] = Some(d);
+    d
+}
+
 /// How one transformation's predicted cost moves between two revisions.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
@@ -240,5 +322,29 @@ mod tests {
         assert_eq!(percent(0.123), "+12.3 %");
         assert_eq!(describe("joins_inner", 1.0, 2.0), "joins_inner 1 -> 2");
         assert_eq!(describe("ln_rows_in", 0.0, (1e6f64 + 1.0).ln()), "input rows 0 -> 1.0 M");
+    }
+
+    #[test]
+    fn parallelism_groups_independent_transformations_and_advises_workers() {
+        use crate::extract::{Settings, extract};
+        // raw.a and raw.b are independent (stage 0); c reads both (stage 1).
+        let sql = "CREATE TABLE raw.a AS SELECT x FROM src.a;\n\
+                   CREATE TABLE raw.b AS SELECT x FROM src.b;\n\
+                   CREATE TABLE mart.c AS SELECT a.x FROM raw.a a JOIN raw.b b ON a.x = b.x;";
+        let fragment = extract("p.sql", sql.as_bytes(), &Settings::default());
+        let pipeline = Pipeline::new(&[fragment], |_| String::new());
+        let estimate = |ms: f64| Estimate {
+            duration_ms: ms,
+            duration_low_ms: None,
+            duration_high_ms: None,
+            memory_bytes: Some(1e6),
+            memory_low_bytes: None,
+            memory_high_bytes: None,
+            cpu_ms: ms,
+        };
+        let p = parallelism(&pipeline, &[estimate(100.0), estimate(100.0), estimate(50.0)]);
+        assert_eq!(p.stages, [vec!["p.sql#1", "p.sql#2"], vec!["p.sql#3"]]);
+        assert_eq!(p.by_workers, [(1, 250.0, 1e6), (2, 150.0, 2e6)]);
+        assert_eq!(p.recommended, 2);
     }
 }

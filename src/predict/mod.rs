@@ -16,6 +16,7 @@ pub mod features;
 pub mod gbdt;
 pub mod model;
 pub mod onnx;
+pub mod resources;
 pub mod runtime;
 pub mod schedule;
 

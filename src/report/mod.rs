@@ -4,4 +4,5 @@ pub mod cost;
 pub mod diff;
 pub mod json;
 pub mod picture;
+pub mod suggest;
 pub mod text;

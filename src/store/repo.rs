@@ -316,6 +316,42 @@ impl Repo {
         Ok(commit.to_string())
     }
 
+    /// A commit on top of `parent` with `files` (paths from the root) replaced, on the new
+    /// branch `branch`: the work tree, the index and HEAD are not touched. Fails when the
+    /// branch exists.
+    pub fn commit_on_new_branch(
+        &self,
+        branch: &str,
+        parent: &str,
+        files: &[(&str, &[u8])],
+        message: &str,
+    ) -> Result<String, Error> {
+        let name = format!("refs/heads/{branch}");
+        let err = |source| Error::Ref { name: name.clone(), source };
+        let parent = self.inner.find_commit(Oid::from_str(parent).map_err(err)?).map_err(err)?;
+        let base = parent.tree().map_err(err)?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for (path, bytes) in files {
+            let blob = self.inner.blob(bytes).map_err(err)?;
+            update.upsert(*path, blob, git2::FileMode::Blob);
+        }
+        let tree = self
+            .inner
+            .find_tree(update.create_updated(&self.inner, &base).map_err(err)?)
+            .map_err(err)?;
+        let signature = self
+            .inner
+            .signature()
+            .or_else(|_| Signature::now("git-lineage", "git-lineage@localhost"))
+            .map_err(err)?;
+        let commit = self
+            .inner
+            .commit(None, &signature, &signature, message, &tree, &[&parent])
+            .map_err(err)?;
+        self.inner.reference(&name, commit, false, "git lineage fix --branch").map_err(err)?;
+        Ok(commit.to_string())
+    }
+
     /// Whether tracked files differ from HEAD, staged or not (untracked files do not count).
     pub fn is_dirty(&self) -> Result<bool, Error> {
         let err = |source| Error::Tree { commit: "the work tree".to_string(), source };

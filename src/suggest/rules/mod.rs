@@ -1,0 +1,8 @@
+//! One rule per file: its `RULE` (code, name, explanation) and its `check`.
+
+pub(crate) mod p001_filter_after_join;
+pub(crate) mod p002_having_on_group_key;
+pub(crate) mod r001_order_by_without_limit;
+pub(crate) mod r002_unused_cte;
+pub(crate) mod r003_distinct_on_group_by;
+pub(crate) mod s001_unused_columns;
