@@ -33,14 +33,9 @@ pub struct PipelineCost {
     pub peak_memory_bytes: f64,
 }
 
-/// Puts `estimates` (one per node of `pipeline`) on a schedule of `parallel` workers.
-pub fn pipeline_cost(
-    pipeline: &Pipeline,
-    rows: &[Row],
-    estimates: &[Estimate],
-    parallel: usize,
-) -> PipelineCost {
-    let tasks: Vec<Task> = pipeline
+/// The schedule's tasks: each transformation with its estimate, after its upstream.
+fn tasks(pipeline: &Pipeline, estimates: &[Estimate]) -> Vec<Task> {
+    pipeline
         .nodes
         .iter()
         .zip(estimates)
@@ -50,7 +45,17 @@ pub fn pipeline_cost(
             memory: e.memory_bytes.unwrap_or(0.0),
             after: node.upstream.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Puts `estimates` (one per node of `pipeline`) on a schedule of `parallel` workers.
+pub fn pipeline_cost(
+    pipeline: &Pipeline,
+    rows: &[Row],
+    estimates: &[Estimate],
+    parallel: usize,
+) -> PipelineCost {
+    let tasks = tasks(pipeline, estimates);
     let Schedule { makespan, critical_path, critical_length, cpu_total, peak_memory, .. } =
         schedule::schedule(&tasks, parallel);
     PipelineCost {
@@ -93,32 +98,16 @@ const GOOD_ENOUGH: f64 = 1.05;
 
 /// [`Parallelism`] of `pipeline` with these estimates (one per node).
 pub fn parallelism(pipeline: &Pipeline, estimates: &[Estimate]) -> Parallelism {
-    let n = pipeline.nodes.len();
-    let mut stage: Vec<Option<usize>> = vec![None; n];
-    let mut visiting = vec![false; n];
-    for i in 0..n {
-        depth(i, pipeline, &mut stage, &mut visiting);
-    }
     let mut stages: Vec<Vec<String>> = Vec::new();
-    for (i, d) in stage.iter().enumerate() {
-        let d = d.unwrap_or(0);
+    for (i, node) in pipeline.nodes.iter().enumerate() {
+        let d = pipeline.depth(i);
         if stages.len() <= d {
             stages.resize(d + 1, Vec::new());
         }
-        stages[d].push(pipeline.nodes[i].id.clone());
+        stages[d].push(node.id.clone());
     }
     let widest = stages.iter().map(Vec::len).max().unwrap_or(1).max(1);
-    let tasks: Vec<Task> = pipeline
-        .nodes
-        .iter()
-        .zip(estimates)
-        .map(|(node, e)| Task {
-            duration: e.duration_ms,
-            cpu: e.cpu_ms,
-            memory: e.memory_bytes.unwrap_or(0.0),
-            after: node.upstream.clone(),
-        })
-        .collect();
+    let tasks = tasks(pipeline, estimates);
     let by_workers: Vec<(usize, f64, f64)> = (1..=widest)
         .map(|w| {
             let s = schedule::schedule(&tasks, w);
@@ -128,33 +117,6 @@ pub fn parallelism(pipeline: &Pipeline, estimates: &[Estimate]) -> Parallelism {
     let best = by_workers.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
     let recommended = by_workers.iter().find(|b| b.1 <= best * GOOD_ENOUGH).map_or(1, |b| b.0);
     Parallelism { stages, by_workers, recommended }
-}
-
-/// A node's stage: the longest chain of upstream transformations above it (cycles cut).
-fn depth(
-    i: usize,
-    pipeline: &Pipeline,
-    stage: &mut [Option<usize>],
-    visiting: &mut Vec<bool>,
-) -> usize {
-    if let Some(d) = stage[i] {
-        return d;
-    }
-    if visiting[i] {
-        return 0;
-    }
-    visiting[i] = true;
-    let n = stage.len();
-    let d = pipeline.nodes[i]
-        .upstream
-        .iter()
-        .filter(|&&u| u != i && u < n)
-        .map(|&u| depth(u, pipeline, stage, visiting) + 1)
-        .max()
-        .unwrap_or(0);
-    visiting[i] = false;
-    stage[i] = Some(d);
-    d
 }
 
 /// How one transformation's predicted cost moves between two revisions.

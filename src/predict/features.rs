@@ -99,7 +99,7 @@ pub struct Pipeline {
     /// Dataset -> the nodes that write it.
     pub writers: BTreeMap<String, Vec<usize>>,
     /// Per node: depth, ancestors, descendants.
-    reach: Vec<(f64, f64, f64)>,
+    reach: Vec<(usize, usize, usize)>,
 }
 
 impl Pipeline {
@@ -151,15 +151,15 @@ impl Pipeline {
 
     /// The longest chain of upstream transformations above each node (0 for those that read
     /// only sources), and the number of all their ancestors and descendants.
-    fn reach(&self) -> Vec<(f64, f64, f64)> {
+    fn reach(&self) -> Vec<(usize, usize, usize)> {
         let n = self.nodes.len();
         let mut depth = vec![None; n];
         (0..n)
             .map(|i| {
                 let ancestors = self.closure(i, |node| &node.upstream);
                 let descendants = self.closure(i, |node| &node.downstream);
-                let d = self.depth(i, &mut depth, &mut BTreeSet::new());
-                (count(d), count(ancestors), count(descendants))
+                let d = self.longest_chain(i, &mut depth, &mut BTreeSet::new());
+                (d, ancestors, descendants)
             })
             .collect()
     }
@@ -178,8 +178,19 @@ impl Pipeline {
         seen.len()
     }
 
+    /// Node `i`'s stage: the longest chain of upstream transformations above it (0 for one
+    /// that reads only sources). Nodes of one stage can run at the same time.
+    pub fn depth(&self, i: usize) -> usize {
+        self.reach[i].0
+    }
+
     /// Longest upstream chain; a cycle counts once.
-    fn depth(&self, i: usize, memo: &mut [Option<usize>], path: &mut BTreeSet<usize>) -> usize {
+    fn longest_chain(
+        &self,
+        i: usize,
+        memo: &mut [Option<usize>],
+        path: &mut BTreeSet<usize>,
+    ) -> usize {
         if let Some(d) = memo[i] {
             return d;
         }
@@ -187,7 +198,7 @@ impl Pipeline {
         let mut best = 0;
         for &u in &self.nodes[i].upstream {
             if !path.contains(&u) {
-                best = best.max(1 + self.depth(u, memo, path));
+                best = best.max(1 + self.longest_chain(u, memo, path));
             }
         }
         path.remove(&i);
@@ -439,9 +450,9 @@ pub fn row(
     let mut values = vec![
         count(node.upstream.len()),
         count(node.downstream.len()),
-        depth,
-        ancestors,
-        descendants,
+        count(depth),
+        count(ancestors),
+        count(descendants),
     ];
     values.extend(&shape);
     values.extend([
