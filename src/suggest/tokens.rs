@@ -57,6 +57,17 @@ pub const AFTER_ON: &[Keyword] = &[
     Keyword::INTERSECT,
 ];
 
+/// How [`Tokens::pieces`] cuts a clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    /// One piece: the whole clause.
+    Never,
+    /// At commas: a list's items.
+    AtCommas,
+    /// At ANDs (not a BETWEEN's): a condition's parts.
+    AtAnds,
+}
+
 /// One token and the bytes it covers in the statement's text.
 #[derive(Debug, Clone)]
 pub struct Tok {
@@ -136,22 +147,9 @@ impl<'a> Tokens<'a> {
     /// From token `i`, the end of the clause it opens: the last significant token before a
     /// `)` that closes an enclosing parenthesis, a `;`, one of `stops` at depth 0, or the end.
     pub fn clause_end(&self, i: usize, stops: &[Keyword]) -> usize {
-        let mut depth = 0usize;
-        let mut end = self.list.get(i).map_or(0, |t| t.end);
-        for t in &self.list[i..] {
-            match &t.token {
-                Token::LParen => depth += 1,
-                Token::RParen if depth == 0 => break,
-                Token::RParen => depth -= 1,
-                Token::SemiColon if depth == 0 => break,
-                Token::Word(w) if depth == 0 && stops.contains(&w.keyword) => break,
-                _ => {}
-            }
-            if !t.is_trivia() {
-                end = t.end;
-            }
-        }
-        end
+        self.pieces(i, stops, Split::Never)
+            .last()
+            .map_or_else(|| self.list.get(i).map_or(0, |t| t.end), |&(_, end)| end)
     }
 
     /// Where the white space before token `i` starts (comments are kept, and so is the line
@@ -197,53 +195,51 @@ impl<'a> Tokens<'a> {
     /// `stop` (or a `)` or `;`) at depth 0: a select list's items, comments around them
     /// left out. The parser's spans cannot say this: a CAST's span starts inside it.
     pub fn list_items(&self, i: usize, stop: Keyword) -> Vec<(usize, usize)> {
-        let mut items = Vec::new();
-        let mut depth = 0usize;
-        let mut current: Option<(usize, usize)> = None;
-        for t in &self.list[i.min(self.list.len())..] {
-            match &t.token {
-                Token::LParen => depth += 1,
-                Token::RParen if depth == 0 => break,
-                Token::RParen => depth -= 1,
-                Token::SemiColon if depth == 0 => break,
-                Token::Word(w) if depth == 0 && w.keyword == stop => break,
-                Token::Comma if depth == 0 => {
-                    items.extend(current.take());
-                    continue;
-                }
-                _ => {}
-            }
-            if !t.is_trivia() {
-                current = Some(current.map_or((t.start, t.end), |(s, _)| (s, t.end)));
-            }
-        }
-        items.extend(current);
-        items
+        self.pieces(i, &[stop], Split::AtCommas)
     }
 
     /// The AND-ed parts of the condition after token `i` (a WHERE, HAVING or ON keyword), to
-    /// the end of its clause (`)`, `;`, or one of `stops` at depth 0): their byte ranges.
-    /// The parser's spans cannot give these: a `NOT x`'s span starts at `x`. The AND of a
-    /// BETWEEN does not split.
+    /// the end of its clause (`)`, `;`, `,`, or one of `stops` at depth 0): their byte
+    /// ranges. The parser's spans cannot give these: a `NOT x`'s span starts at `x`. The AND
+    /// of a BETWEEN does not split.
     pub fn conjuncts(&self, i: usize, stops: &[Keyword]) -> Vec<(usize, usize)> {
-        let mut parts = Vec::new();
+        self.pieces(i + 1, stops, Split::AtAnds)
+    }
+
+    /// The pieces of the clause from token `from` to a `)` that closes an enclosing
+    /// parenthesis, a `;`, or one of `stops` at depth 0, cut as `split` says: each from its
+    /// first significant token to its last.
+    fn pieces(&self, from: usize, stops: &[Keyword], split: Split) -> Vec<(usize, usize)> {
+        let mut pieces = Vec::new();
         let mut depth = 0usize;
         let mut between = false;
         let mut current: Option<(usize, usize)> = None;
-        for t in self.list.iter().skip(i + 1) {
+        for t in self.list.iter().skip(from) {
+            let top = depth == 0;
             match &t.token {
                 Token::LParen => depth += 1,
-                Token::RParen if depth == 0 => break,
+                Token::RParen if top => break,
                 Token::RParen => depth -= 1,
-                Token::SemiColon | Token::Comma if depth == 0 => break,
-                Token::Word(w) if depth == 0 && stops.contains(&w.keyword) => break,
-                Token::Word(w) if depth == 0 && w.keyword == Keyword::BETWEEN => between = true,
-                Token::Word(w) if depth == 0 && w.keyword == Keyword::AND && between => {
-                    between = false;
-                }
-                Token::Word(w) if depth == 0 && w.keyword == Keyword::AND => {
-                    parts.extend(current.take());
+                Token::SemiColon if top => break,
+                // A condition has no comma at its top: one ends it (`FROM a JOIN b ON …, c`).
+                Token::Comma if top && split == Split::AtAnds => break,
+                Token::Comma if top && split == Split::AtCommas => {
+                    pieces.extend(current.take());
                     continue;
+                }
+                Token::Word(w) if top && stops.contains(&w.keyword) => break,
+                Token::Word(w)
+                    if top && split == Split::AtAnds && w.keyword == Keyword::BETWEEN =>
+                {
+                    between = true;
+                }
+                Token::Word(w) if top && split == Split::AtAnds && w.keyword == Keyword::AND => {
+                    if between {
+                        between = false;
+                    } else {
+                        pieces.extend(current.take());
+                        continue;
+                    }
                 }
                 _ => {}
             }
@@ -251,8 +247,8 @@ impl<'a> Tokens<'a> {
                 current = Some(current.map_or((t.start, t.end), |(s, _)| (s, t.end)));
             }
         }
-        parts.extend(current);
-        parts
+        pieces.extend(current);
+        pieces
     }
 
     /// The text between two byte offsets.
