@@ -59,6 +59,21 @@ impl Context<'_> {
         }
         Some((start, end))
     }
+
+    /// The edit that takes part `k` of `parts` (the AND-ed parts of [`Tokens::conjuncts`]
+    /// after the keyword at token `keyword_at`) out of its clause: with the AND that joins it
+    /// to the next part (or, for the last, to the one before), or with the keyword itself
+    /// when it is the only part.
+    pub fn cut_conjunct(&self, keyword_at: usize, parts: &[(usize, usize)], k: usize) -> Edit {
+        let (start, end) = parts[k];
+        if parts.len() == 1 {
+            Edit::deletion(self.tokens.space_before(keyword_at), end)
+        } else if k == 0 {
+            Edit::deletion(start, parts[1].0)
+        } else {
+            Edit::deletion(parts[k - 1].1, end)
+        }
+    }
 }
 
 /// What a rule's check finds, in the statement's own offsets.

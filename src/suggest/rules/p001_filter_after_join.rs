@@ -91,13 +91,7 @@ fn hits(ctx: &Context<'_>, select: &Select) -> Vec<Hit> {
         let Some(&(_, on_end)) = ctx.tokens.conjuncts(on_at, AFTER_ON).last() else { continue };
         let (part_start, part_end) = written[k];
         let condition = ctx.tokens.text_of(part_start, part_end);
-        let remove = if written.len() == 1 {
-            Edit::deletion(ctx.tokens.space_before(where_at), part_end)
-        } else if k == 0 {
-            Edit::deletion(part_start, written[1].0)
-        } else {
-            Edit::deletion(written[k - 1].1, part_end)
-        };
+        let remove = ctx.cut_conjunct(where_at, &written, k);
         let add = Edit::replacement(on_end, on_end, format!(" AND {condition}"));
         let table = names[side].as_deref().unwrap_or("?");
         return vec![Hit {

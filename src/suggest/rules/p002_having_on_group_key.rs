@@ -61,13 +61,7 @@ fn hit(ctx: &Context<'_>, select: &Select) -> Option<Hit> {
     let condition = ctx.tokens.text_of(part_start, part_end);
 
     // Out of HAVING: the part with its AND, or the whole clause.
-    let remove = if written.len() == 1 {
-        Edit::deletion(ctx.tokens.space_before(having_at), part_end)
-    } else if k == 0 {
-        Edit::deletion(part_start, written[1].0)
-    } else {
-        Edit::deletion(written[k - 1].1, part_end)
-    };
+    let remove = ctx.cut_conjunct(having_at, &written, k);
     // Into WHERE: after the existing condition, or a new WHERE before GROUP BY.
     let add = match &select.selection {
         Some(selection) => {
