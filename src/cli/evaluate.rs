@@ -322,32 +322,14 @@ fn report(
 
     // The sign of the predicted change, where the real change is over 20 %.
     let changes = changes(scored, history);
-    for c in changes.iter().filter(|c| (c.after / c.before - 1.0).abs() > 0.2) {
-        writeln!(
-            out,
-            "  {}: {} -> {} ms, predicted {} ms",
-            c.what,
-            c.before.round(),
-            c.after.round(),
-            c.predicted.round()
-        )?;
-    }
+    write_moved(&mut out, &changes)?;
     let (right, total) = signs(&changes);
     writeln!(
         out,
         "sign of changes over 20 %, predicted before the merge: right for {right} of {total} changes of a transformation's code"
     )?;
     let commit_changes = commit_changes(&pipelines);
-    for c in commit_changes.iter().filter(|c| (c.after / c.before - 1.0).abs() > 0.2) {
-        writeln!(
-            out,
-            "  {}: {} -> {} ms, predicted {} ms",
-            c.what,
-            c.before.round(),
-            c.after.round(),
-            c.predicted.round()
-        )?;
-    }
+    write_moved(&mut out, &commit_changes)?;
     let (right, total) = signs(&commit_changes);
     writeln!(
         out,
@@ -503,14 +485,33 @@ fn commit_changes(pipelines: &[PipelineRun]) -> Vec<Change> {
     out
 }
 
+/// Whether the real cost moved by more than 20 %: the changes the sign is scored on.
+fn moved(c: &Change) -> bool {
+    (c.after / c.before - 1.0).abs() > 0.2
+}
+
+/// One line per change that moved: what it was, before and after, and what was predicted.
+fn write_moved(out: &mut impl Write, changes: &[Change]) -> std::io::Result<()> {
+    for c in changes.iter().filter(|c| moved(c)) {
+        writeln!(
+            out,
+            "  {}: {} -> {} ms, predicted {} ms",
+            c.what,
+            c.before.round(),
+            c.after.round(),
+            c.predicted.round()
+        )?;
+    }
+    Ok(())
+}
+
 /// Of the changes whose real cost moved by more than 20 %, how many the prediction puts on
 /// the same side of the cost before (predicting no change at all is wrong).
 fn signs(changes: &[Change]) -> (usize, usize) {
-    let moved: Vec<&Change> =
-        changes.iter().filter(|c| (c.after / c.before - 1.0).abs() > 0.2).collect();
-    let right = moved
+    let scored: Vec<&Change> = changes.iter().filter(|c| moved(c)).collect();
+    let right = scored
         .iter()
         .filter(|c| (c.predicted / c.before - 1.0) * (c.after / c.before - 1.0) > 0.0)
         .count();
-    (right, moved.len())
+    (right, scored.len())
 }
