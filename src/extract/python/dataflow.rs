@@ -34,6 +34,17 @@ type Arguments<'v> = (&'v [Value], &'v [(String, Value)]);
 /// Datasets a DataFrame's rows come from.
 pub type Lineage = BTreeSet<String>;
 
+/// A DataFrame of what `value` already reads (when it is one) and of `reads`: several
+/// patterns on one call (a read and its SQL) add to the same frame.
+fn with_reads(value: Option<Value>, reads: Lineage) -> Value {
+    let mut lineage = match value {
+        Some(Value::Frame(l)) => l,
+        _ => Lineage::new(),
+    };
+    lineage.extend(reads);
+    Value::Frame(lineage)
+}
+
 /// What an expression evaluates to, as far as lineage cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -878,23 +889,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     for name in names {
                         lineage.extend(self.read(&name, line, &mut scope.unit));
                     }
-                    let mut value = match result.take() {
-                        Some(Value::Frame(l)) => l,
-                        _ => Lineage::new(),
-                    };
-                    value.extend(lineage);
-                    result = Some(Value::Frame(value));
+                    result = Some(with_reads(result.take(), lineage));
                 }
                 Role::Sql => {
                     if let Some(q) = spec.capture("query") {
                         let query = self.value_of(q, &evaluated, scope);
                         let lineage = self.sql(spec, &query, q, &mut scope.unit);
-                        let mut value = match result.take() {
-                            Some(Value::Frame(l)) => l,
-                            _ => Lineage::new(),
-                        };
-                        value.extend(lineage);
-                        result = Some(Value::Frame(value));
+                        result = Some(with_reads(result.take(), lineage));
                     }
                 }
                 Role::Write => {
