@@ -542,15 +542,7 @@ pub fn score_role(expected: &[ExpectedDataset], given: &BTreeSet<String>) -> Rol
         })
         .collect();
     // Maximum one-to-one matching of given names to expected entries (augmenting paths).
-    let mut owner: Vec<Option<usize>> = vec![None; wants.len()];
-    for g in 0..names.len() {
-        let mut seen = vec![false; wants.len()];
-        augment(g, &edges, &mut owner, &mut seen);
-    }
-    let mut matched_given = vec![false; names.len()];
-    for g in owner.iter().flatten() {
-        matched_given[*g] = true;
-    }
+    let (owner, mut matched_given) = matching(&edges, wants.len());
     // A further concrete spelling or allowed value of an entry already found is right too.
     for (g, edge) in edges.iter().enumerate() {
         if !matched_given[g] {
@@ -584,15 +576,7 @@ pub fn score_role(expected: &[ExpectedDataset], given: &BTreeSet<String>) -> Rol
                 .collect()
         })
         .collect();
-    let mut stand_in: Vec<Option<usize>> = vec![None; wants.len()];
-    for g in 0..names.len() {
-        let mut seen = vec![false; wants.len()];
-        augment(g, &stands_for, &mut stand_in, &mut seen);
-    }
-    let mut unresolved_given = vec![false; names.len()];
-    for g in stand_in.iter().flatten() {
-        unresolved_given[*g] = true;
-    }
+    let (_, unresolved_given) = matching(&stands_for, wants.len());
     RoleScore {
         expected: wants.len(),
         found: owner.iter().filter(|o| o.is_some()).count(),
@@ -617,6 +601,21 @@ pub fn score_role(expected: &[ExpectedDataset], given: &BTreeSet<String>) -> Rol
             .map(|(g, _)| g.clone())
             .collect(),
     }
+}
+
+/// A maximum one-to-one matching of given names (`edges`, one list per name) to `wants`
+/// expected entries: each entry's name, and for each name whether it is matched.
+fn matching(edges: &[Vec<(usize, Pairing)>], wants: usize) -> (Vec<Option<usize>>, Vec<bool>) {
+    let mut owner: Vec<Option<usize>> = vec![None; wants];
+    for g in 0..edges.len() {
+        let mut seen = vec![false; wants];
+        augment(g, edges, &mut owner, &mut seen);
+    }
+    let mut matched = vec![false; edges.len()];
+    for g in owner.iter().flatten() {
+        matched[*g] = true;
+    }
+    (owner, matched)
 }
 
 /// Kuhn's augmenting path from given name `g`.
