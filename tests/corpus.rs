@@ -132,6 +132,19 @@ fn python_corpus() -> Option<(std::path::PathBuf, Vec<corpus::python::PythonCase
     Some((dir, cases))
 }
 
+/// git-lineage's answers to every unit of the Python corpus, scored.
+fn git_lineage_report(
+    dir: &std::path::Path,
+    cases: &[corpus::python::PythonCase],
+) -> corpus::python::PythonReport {
+    let settings = git_lineage::extract::Settings::default();
+    let answers: BTreeMap<_, _> = cases
+        .iter()
+        .map(|c| (c.file.clone(), corpus::python::predict(dir, c, &settings).expect("extracts")))
+        .collect();
+    corpus::python::score(cases, &answers)
+}
+
 /// `expected.jsonl` loads (34 files, 3 pipelines, as SOURCES.md says) and every unit it lists
 /// is there: a `.py` file, or a directory with `.py` files in it.
 #[test]
@@ -239,12 +252,7 @@ fn python_scorer_gives_the_right_answer_full_marks_and_wrong_answers_less() {
 #[test]
 fn python_corpus_is_scored_end_to_end() {
     let Some((dir, cases)) = python_corpus() else { return };
-    let settings = git_lineage::extract::Settings::default();
-    let answers: BTreeMap<_, _> = cases
-        .iter()
-        .map(|c| (c.file.clone(), corpus::python::predict(&dir, c, &settings).unwrap()))
-        .collect();
-    let report = corpus::python::score(&cases, &answers);
+    let report = git_lineage_report(&dir, &cases);
     assert_eq!(report.exact.scored, cases.len());
     assert_eq!(
         report.expected,
@@ -261,12 +269,7 @@ fn python_corpus_is_scored_end_to_end() {
 #[ignore = "issue 6: 89.2 % exact (33 of 37): every miss needs values from another module (config.py, config.yaml, a pipeline.py calling etl/*.py)"]
 fn python_lineage_meets_the_issue_targets() {
     let Some((dir, cases)) = python_corpus() else { return };
-    let settings = git_lineage::extract::Settings::default();
-    let answers: BTreeMap<_, _> = cases
-        .iter()
-        .map(|c| (c.file.clone(), corpus::python::predict(&dir, c, &settings).unwrap()))
-        .collect();
-    let report = corpus::python::score(&cases, &answers);
+    let report = git_lineage_report(&dir, &cases);
     let misses: Vec<String> = report
         .units
         .iter()
