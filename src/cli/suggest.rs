@@ -104,12 +104,16 @@ struct RepoState {
 }
 
 impl RepoState {
-    fn load(commit: Option<&str>) -> anyhow::Result<RepoState> {
+    /// The state at `commit` (the work tree when `None`); the run history only when `runs`
+    /// (predictions and resource advice need it, and reading it builds the lineage of every
+    /// commit that has runs).
+    fn load(commit: Option<&str>, runs: bool) -> anyhow::Result<RepoState> {
         let repo = Repo::discover(Path::new("."))?;
         let root =
             std::fs::canonicalize(repo.workdir().context("a bare repository has no work tree")?)?;
         let mut lineage = Lineage::new(&repo);
-        let (history, _) = join_runs(&repo, &mut lineage)?;
+        let history =
+            if runs { join_runs(&repo, &mut lineage)?.0 } else { History::new(Vec::new()) };
         let (files, code_of) = match commit {
             Some(commit) => {
                 let (pipeline, files) =
@@ -219,9 +223,9 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
     let state = match &args.rev {
         Some(rev) => {
             let commit = Repo::discover(Path::new("."))?.resolve_commit(rev)?;
-            Ok(RepoState::load(Some(&commit))?)
+            Ok(RepoState::load(Some(&commit), true)?)
         }
-        None => RepoState::load(None),
+        None => RepoState::load(None, true),
     };
     let (usage, inferred) = repository_view(state.as_ref().ok(), &inputs, &config);
     selection.usage = Some(usage);
@@ -384,7 +388,8 @@ pub fn run_fix(args: &FixArgs) -> anyhow::Result<ExitStatus> {
     }
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
-    let state = RepoState::load(None).ok();
+    // No predictions here: the rules need the repository's files, not its runs.
+    let state = RepoState::load(None, false).ok();
     let (usage, inferred) = repository_view(state.as_ref(), &inputs, &config);
     selection.usage = Some(usage);
     let mut out = std::io::stdout().lock();
@@ -421,7 +426,7 @@ fn fix_on_branch(args: &FixArgs, branch: &str) -> anyhow::Result<ExitStatus> {
     let head = Repo::discover(Path::new("."))?.resolve_commit("HEAD")?;
     let (config, inputs) = files(&args.paths)?;
     let mut selection = selection(&args.select)?;
-    let state = RepoState::load(Some(&head))?;
+    let state = RepoState::load(Some(&head), true)?;
     let (usage, inferred) = repository_view(Some(&state), &inputs, &config);
     selection.usage = Some(usage);
     let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
