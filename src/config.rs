@@ -257,6 +257,7 @@ impl Config {
                 None => dbt_model_name(path),
             },
             indirect: self.indirect,
+            python: std::sync::Arc::default(),
         }
     }
 

@@ -263,10 +263,8 @@ fn python_corpus_is_scored_end_to_end() {
 
 // ---- Python lineage figures: issue 6's targets go here. ----
 /// Issue 6's targets on the Python corpus: at least 90 % of units exact and precision at
-/// least 0.97 (`bench/python` prints the figures). Ignored until the Python extractor (branch
-/// `python`) is merged: remove the `ignore` then.
+/// least 0.97 (`bench/python` prints the figures).
 #[test]
-#[ignore = "issue 6: 89.2 % exact (33 of 37): every miss needs values from another module (config.py, config.yaml, a pipeline.py calling etl/*.py)"]
 fn python_lineage_meets_the_issue_targets() {
     let Some((dir, cases)) = python_corpus() else { return };
     let report = git_lineage_report(&dir, &cases);

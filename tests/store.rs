@@ -337,3 +337,60 @@ fn backfill_packs_notes_as_deltas_against_the_note_before() {
     // Seven notes: the first whole, the six after it deltas.
     assert_eq!(listed, 6);
 }
+
+#[test]
+fn python_pipelines_are_resolved_across_modules_and_configuration_per_commit() {
+    let mut repo = TestRepo::new();
+    let pipeline = "\
+from etl.extract import read
+import yaml
+
+with open('config.yaml') as f:
+    config = yaml.safe_load(f)
+
+def main():
+    read(config['source']).to_parquet(config['target'])
+
+if __name__ == '__main__':
+    main()
+";
+    let extract = "import pandas as pd\n\ndef read(path):\n    return pd.read_csv(path)\n";
+    repo.commit(
+        &[
+            ("app/pipeline.py", pipeline),
+            ("app/etl/extract.py", extract),
+            ("app/config.yaml", "source: data/in.csv\ntarget: data/out.parquet\n"),
+        ],
+        "pipeline",
+    );
+    let writes_of_main = |repo: &TestRepo| {
+        let out = repo.lineage(&["snapshot", "--force"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let note: serde_json::Value =
+            serde_json::from_str(&repo.git(&["notes", "--ref", "lineage", "show", "HEAD"]))
+                .unwrap();
+        let file = note["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == "app/pipeline.py")
+            .cloned()
+            .unwrap();
+        assert_eq!(file["imports"], serde_json::json!(["etl.extract", "etl.extract.read", "yaml"]));
+        let main = &file["transformations"][0];
+        (main["reads"].clone(), main["writes"].clone())
+    };
+    assert_eq!(
+        writes_of_main(&repo),
+        (serde_json::json!(["data/in.csv"]), serde_json::json!(["data/out.parquet"]))
+    );
+    // Only the configuration changes: the pipeline's lineage follows it (not a stale cache).
+    repo.commit(&[("app/config.yaml", "source: data/in.csv\ntarget: data/v2.parquet\n")], "v2");
+    assert_eq!(
+        writes_of_main(&repo),
+        (serde_json::json!(["data/in.csv"]), serde_json::json!(["data/v2.parquet"]))
+    );
+    // `extract` over the folder gives the same.
+    let out = repo.lineage(&["extract", "--format", "json", "app"]);
+    assert!(out.stdout.contains("data/v2.parquet"), "{}", out.stdout);
+}

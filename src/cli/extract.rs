@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -9,6 +10,7 @@ use clap::{Args, ValueEnum};
 use super::ExitStatus;
 use crate::config::{Config, Overrides, load_schema};
 use crate::diagnostic::Severity;
+use crate::extract::python::project::{Project, with_projects};
 use crate::extract::sql::Dialect;
 use crate::extract::{Catalog, Fragment, extract};
 use crate::graph;
@@ -89,8 +91,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
     }
 
     let jobs = args.jobs.unwrap_or_else(workers::default_jobs);
-    let extract_one = |input: &Input, inferred: &Catalog| {
+    let extract_one = |input: &Input, inferred: &Catalog, project: Option<&Project>| {
         let mut settings = config.settings_for(&input.path, dialect_flag);
+        if let Some(project) = project {
+            settings.python = Arc::new(project.clone());
+        }
         if !inferred.is_empty() {
             // What the user declared wins over what other files suggest.
             let mut catalog = inferred.clone();
@@ -105,10 +110,30 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitStatus> {
             },
         }
     };
-    let first = workers::map(&inputs, jobs, |input| extract_one(input, &Catalog::new()))?;
+    let first = workers::map(&inputs, jobs, |input| extract_one(input, &Catalog::new(), None))?;
     let fragments = graph::with_inferred_schemas(first, config.catalog(), |again| {
-        workers::map(again, jobs, |(i, inferred)| extract_one(&inputs[*i], inferred))
+        workers::map(again, jobs, |(i, inferred)| extract_one(&inputs[*i], inferred, None))
     })?;
+    // Python files that import the project's modules or load its configuration files are
+    // analyzed again with their text (read from disk, as the paths name them).
+    let fragments = with_projects(
+        fragments,
+        |path| path != "-" && Path::new(path).is_file(),
+        |path| std::fs::read_to_string(path).ok(),
+        |again| {
+            workers::map(again, jobs, |(i, project)| {
+                let mut settings = config.settings_for(&inputs[*i].path, dialect_flag);
+                settings.python = std::sync::Arc::new(project.clone());
+                match &inputs[*i].bytes {
+                    Some(bytes) => extract(&inputs[*i].display, bytes, &settings),
+                    None => match std::fs::read(&inputs[*i].path) {
+                        Ok(bytes) => extract(&inputs[*i].display, &bytes, &settings),
+                        Err(e) => unreadable(&inputs[*i].display, &e),
+                    },
+                }
+            })
+        },
+    )?;
 
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -175,6 +200,8 @@ fn unreadable(path: &str, error: &std::io::Error) -> Fragment {
         },
         transformations: Vec::new(),
         intermediates: Vec::new(),
+        imports: Vec::new(),
+        configs: Vec::new(),
         diagnostics: vec![crate::diagnostic::Diagnostic::error(
             1,
             1,

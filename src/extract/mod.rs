@@ -10,6 +10,8 @@ pub mod jinja;
 pub mod python;
 pub mod sql;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 pub use catalog::Catalog;
@@ -30,6 +32,13 @@ pub struct Fragment {
     /// own intermediates (temporary tables, staging steps), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intermediates: Vec<String>,
+    /// Python: the modules the file imports, as it writes them (`etl.extract`, `.load`), and
+    /// the configuration files it loads (`config.yaml`): what the analysis of the file can
+    /// look into once the caller gives their text (`python::project`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -367,6 +376,8 @@ pub struct Settings {
     pub dbt_model: Option<String>,
     /// Compute indirect lineage (the columns that filter, join, group, sort and decide).
     pub indirect: bool,
+    /// Python: the project's modules and configuration files the file refers to.
+    pub python: Arc<python::project::Project>,
 }
 
 impl Default for Settings {
@@ -377,6 +388,7 @@ impl Default for Settings {
             catalog: Catalog::default(),
             dbt_model: None,
             indirect: true,
+            python: Arc::default(),
         }
     }
 }
@@ -388,14 +400,18 @@ pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
         language: Language::Sql,
         transformations: Vec::new(),
         intermediates: Vec::new(),
+        imports: Vec::new(),
+        configs: Vec::new(),
         diagnostics: Vec::new(),
     };
     if is_python(path) {
         fragment.language = Language::Python;
         let Some(text) = decode(bytes, &mut fragment.diagnostics) else { return fragment };
-        let (transformations, diagnostics) = python::analyze(path, &text, settings);
-        fragment.transformations = transformations;
-        fragment.diagnostics = diagnostics;
+        let analysis = python::analyze(path, &text, settings);
+        fragment.transformations = analysis.transformations;
+        fragment.diagnostics = analysis.diagnostics;
+        fragment.imports = analysis.imports;
+        fragment.configs = analysis.configs;
         fragment.intermediates = intermediates(&fragment.transformations);
         fragment.diagnostics.sort();
         fragment.diagnostics.dedup();

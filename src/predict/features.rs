@@ -608,6 +608,8 @@ mod tests {
             language: crate::extract::Language::Sql,
             transformations: vec![t],
             intermediates: Vec::new(),
+            imports: Vec::new(),
+            configs: Vec::new(),
             diagnostics: Vec::new(),
         }
     }

@@ -6,7 +6,9 @@
 //! fragment cache instead of being parsed again.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,7 @@ use super::cache::Cache;
 use super::pack::{Chain, ChainState};
 use super::repo::{Repo, TreeFile, hash};
 use crate::config::{self, Config, Overrides};
+use crate::extract::python::project::{Project, with_projects};
 use crate::extract::{Catalog, Fragment, Settings, extract};
 use crate::graph;
 use crate::workers;
@@ -133,10 +136,22 @@ fn analyzed(path: &str) -> bool {
         && parts.iter().all(|d| !d.starts_with('.') && !SKIPPED_DIRS.contains(d))
 }
 
+/// A configuration file Python code may load, outside hidden and generated folders.
+fn loadable(path: &str) -> bool {
+    let mut parts = path.split('/').collect::<Vec<_>>();
+    let Some(file) = parts.pop() else { return false };
+    let extension = Path::new(file).extension().and_then(|e| e.to_str()).unwrap_or_default();
+    matches!(extension, "yaml" | "yml" | "json" | "toml")
+        && parts.iter().all(|d| !d.starts_with('.') && !SKIPPED_DIRS.contains(d))
+}
+
 /// What a snapshot is made of: files and the configuration that applies to them, from a
 /// commit, the index or the work tree.
 pub struct Source {
     pub files: Vec<SourceFile>,
+    /// Configuration files Python code may load (`.yaml`, `.json`, `.toml`): not analyzed,
+    /// read only when a Python file refers to one (`python::project`).
+    pub data: Vec<SourceFile>,
     pub config: Config,
     pub config_hash: String,
     /// The commit's tree; empty for the index and the work tree.
@@ -201,12 +216,12 @@ fn tree_source(
     overrides: Overrides,
 ) -> Result<Source, SnapshotError> {
     let (config, config_hash) = config_of(repo, &files, overrides)?;
-    let files = files
+    let (files, data): (Vec<SourceFile>, Vec<SourceFile>) = files
         .into_iter()
-        .filter(|f| analyzed(&f.path))
+        .filter(|f| analyzed(&f.path) || loadable(&f.path))
         .map(|f| SourceFile { path: f.path, blob: f.blob, bytes: None })
-        .collect();
-    Ok(Source { files, config, config_hash, tree: String::new() })
+        .partition(|f| analyzed(&f.path));
+    Ok(Source { files, data, config, config_hash, tree: String::new() })
 }
 
 /// Whether a commit has a note made by this git-lineage with the configuration as committed:
@@ -298,7 +313,11 @@ pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, Snap
     for entry in walk.filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
         let Ok(relative) = entry.path().strip_prefix(&root) else { continue };
         let path = relative.to_string_lossy().replace('\\', "/");
-        if analyzed(&path) || path == config::FILE_NAME || path.ends_with("dbt_project.yml") {
+        if analyzed(&path)
+            || loadable(&path)
+            || path == config::FILE_NAME
+            || path.ends_with("dbt_project.yml")
+        {
             let bytes = std::fs::read(entry.path())
                 .map_err(|source| Error::Cache { path: entry.path().to_path_buf(), source })?;
             let blob = crate::store::repo::blob_id(&bytes);
@@ -314,8 +333,17 @@ pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, Snap
     let read = |p: &Path| std::fs::read(root.join(p));
     let hash_input = format!("{config_text:?}\n{overrides:?}");
     let config = Config::from_tree(config_text.as_deref(), overrides, &paths, &read)?;
-    files.retain(|f| analyzed(&f.path));
-    Ok(Source { files, config, config_hash: hash(hash_input.as_bytes()), tree: String::new() })
+    let (files, data): (Vec<SourceFile>, Vec<SourceFile>) = files
+        .into_iter()
+        .filter(|f| analyzed(&f.path) || loadable(&f.path))
+        .partition(|f| analyzed(&f.path));
+    Ok(Source {
+        files,
+        data,
+        config,
+        config_hash: hash(hash_input.as_bytes()),
+        tree: String::new(),
+    })
 }
 
 /// Builds snapshots through the fragment cache.
@@ -367,7 +395,7 @@ impl<'r> Builder<'r> {
 
     /// The snapshot of a source.
     pub fn build(&self, source: Source) -> Result<(Snapshot, Stats), SnapshotError> {
-        let Source { mut files, config, config_hash, tree } = source;
+        let Source { mut files, data, config, config_hash, tree } = source;
         let mut bytes: Vec<Option<Vec<u8>>> = files.iter_mut().map(|f| f.bytes.take()).collect();
         // The catalog's fingerprint is computed once, not per file: a large project's
         // catalog is large.
@@ -394,6 +422,35 @@ impl<'r> Builder<'r> {
             let again: Vec<Job> = again.iter().map(|(i, inferred)| job(*i, inferred)).collect();
             self.resolve(&files, &mut bytes, &again, &mut parsed)
         })?;
+        // Python files that import the project's modules or load its configuration files
+        // are analyzed again with their text; the cache key holds that text's hash.
+        let blobs: BTreeMap<&str, &str> =
+            files.iter().chain(&data).map(|f| (f.path.as_str(), f.blob.as_str())).collect();
+        let read = |path: &str| {
+            let blob = blobs.get(path)?;
+            self.repo.blob(blob).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let fragments = with_projects(
+            fragments,
+            |path| blobs.contains_key(path),
+            read,
+            |again| {
+                let again: Vec<Job> = again
+                    .iter()
+                    .map(|(i, project)| {
+                        let mut j = job(*i, &Catalog::new());
+                        j.key = Cache::key(
+                            &format!("{}|{}", j.key, project_fingerprint(project)),
+                            &files[*i].path,
+                            &files[*i].blob,
+                        );
+                        j.settings.python = Arc::new(project.clone());
+                        j
+                    })
+                    .collect();
+                self.resolve(&files, &mut bytes, &again, &mut parsed)
+            },
+        )?;
         let datasets: BTreeSet<String> = fragments
             .iter()
             .flat_map(|f| &f.transformations)
@@ -448,6 +505,21 @@ impl<'r> Builder<'r> {
         // Every job has its fragment now: found in the cache or just extracted.
         Ok(found.into_iter().flatten().collect())
     }
+}
+
+/// The project files a Python file's analysis looked into: their paths and content hashes.
+fn project_fingerprint(project: &Project) -> String {
+    let mut text = String::new();
+    for (path, content) in &project.files {
+        text.push_str(path);
+        text.push(' ');
+        text.push_str(&hash(content.as_bytes()));
+        text.push('\n');
+    }
+    for ((from, written), to) in &project.links {
+        let _ = writeln!(text, "{from} {written} {to}");
+    }
+    text
 }
 
 /// Everything in the settings that changes what extraction gives.

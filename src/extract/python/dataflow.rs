@@ -11,8 +11,10 @@
 //! Evaluation is recursive over the syntax tree, with a depth limit: a pathological nesting
 //! gives an unknown value, not a stack overflow.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
@@ -27,6 +29,13 @@ const MAX_DEPTH: usize = 120;
 
 /// Calls of one function analyzed with their own arguments; later calls reuse the summary.
 const MAX_INSTANCES: usize = 8;
+
+/// Functions of other modules followed, at most, in the analysis of one file (calls made
+/// from those modules included): what bounds the cost of a file that imports a large project.
+const MAX_CROSS_MODULE: usize = 64;
+
+/// A module's function names and the values of its top-level names.
+type ModuleValues = (HashSet<String>, HashMap<String, Value>);
 
 /// A call's positional and keyword argument values.
 type Arguments<'v> = (&'v [Value], &'v [(String, Value)]);
@@ -58,6 +67,12 @@ pub enum Value {
     Writer(Lineage),
     /// A handle on a table (`DeltaTable.forName`).
     Table(String),
+    /// A module of the project (its path), bound by an `import`.
+    Module(String),
+    /// A function of another module of the project: the module's path and the name.
+    Function(String, String),
+    /// A handle on a local file (`open(path)`), as a configuration loader gets it.
+    File(String),
     List(Vec<Value>),
     Dict(Vec<(String, Value)>),
     Unknown,
@@ -87,14 +102,20 @@ impl Value {
                 }
                 all
             }
-            Value::Str(_) | Value::Dynamic(_) | Value::Reader | Value::Unknown => None,
+            Value::Str(_)
+            | Value::Dynamic(_)
+            | Value::Reader
+            | Value::Module(_)
+            | Value::Function(..)
+            | Value::File(_)
+            | Value::Unknown => None,
         }
     }
 
     /// The value as text inside a name: constants as they are, the rest as placeholders.
     fn text(&self, fallback: &str) -> Option<String> {
         match self {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) | Value::File(s) => Some(s.clone()),
             Value::Dynamic(name) => Some(placeholder(name)),
             Value::Unknown if fallback.is_empty() => Some(placeholder("value")),
             Value::Unknown => Some(placeholder(fallback)),
@@ -134,6 +155,8 @@ impl Scope {
 
 /// The file-wide state of one analysis.
 pub struct Analyzer<'a, 'tree> {
+    /// The file's path: how the project's links name it.
+    path: &'a str,
     text: &'a str,
     matcher: Matcher<'tree>,
     settings: &'a Settings,
@@ -149,12 +172,24 @@ pub struct Analyzer<'a, 'tree> {
     views: HashMap<String, Lineage>,
     pub units: Vec<Unit>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Modules the file imports, as written (`from m import n` adds `m`, and `m.n` when `n`
+    /// is lower-case: it may be a module), and configuration files it loads.
+    pub imports: BTreeSet<String>,
+    pub configs: BTreeSet<String>,
+    /// The modules whose analysis led to this one (this one last): another module's
+    /// function is followed only when its module is not among them.
+    modules: Vec<String>,
+    /// Functions of other modules followed so far, shared with the analyses of those modules.
+    cross_module: Rc<Cell<usize>>,
+    /// Other modules' functions and top-level values, by path, once worked out.
+    module_values: HashMap<String, ModuleValues>,
     depth: usize,
 }
 
 impl<'a, 'tree> Analyzer<'a, 'tree> {
-    pub fn new(text: &'a str, settings: &'a Settings) -> Self {
+    pub fn new(path: &'a str, text: &'a str, settings: &'a Settings) -> Self {
         Self {
+            path,
             text,
             matcher: Matcher::new(),
             settings,
@@ -165,6 +200,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             views: HashMap::new(),
             units: Vec::new(),
             diagnostics: Vec::new(),
+            imports: BTreeSet::new(),
+            configs: BTreeSet::new(),
+            modules: vec![path.to_string()],
+            cross_module: Rc::new(Cell::new(0)),
+            module_values: HashMap::new(),
             depth: 0,
         }
     }
@@ -188,11 +228,38 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             .map(|(name, (node, _))| (node.start_byte(), name.clone()))
             .collect();
         names.sort();
-        for (_, name) in names {
+        // Functions that another function of the file calls are left to that call, which
+        // gives their parameters values: callers first, then what is still not analyzed.
+        let called = self.called_by_functions();
+        let (roots, rest): (Vec<_>, Vec<_>) =
+            names.into_iter().partition(|(_, name)| !called.contains(name));
+        for (_, name) in roots.into_iter().chain(rest) {
             if !self.instances.contains_key(&name) {
                 self.summary(&name, &globals, None);
             }
         }
+    }
+
+    /// The file's functions that some other function of the file calls by name.
+    fn called_by_functions(&self) -> HashSet<String> {
+        let mut called = HashSet::new();
+        for (name, (node, _)) in &self.functions {
+            let mut stack = vec![*node];
+            while let Some(n) = stack.pop() {
+                if n.kind() == "call"
+                    && let Some(f) = n.child_by_field_name("function")
+                    && f.kind() == "identifier"
+                {
+                    let callee = self.node_text(f);
+                    if callee != name && self.functions.contains_key(callee) {
+                        called.insert(callee.to_string());
+                    }
+                }
+                let mut cursor = n.walk();
+                stack.extend(n.named_children(&mut cursor));
+            }
+        }
+        called
     }
 
     fn collect_functions(&mut self, node: Node<'tree>, prefix: &str) {
@@ -412,9 +479,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             | "match_statement" | "case_clause" => self.children_blocks(node, scope),
             "block" => self.block(node, scope),
             "decorated_definition" | "function_definition" | "class_definition" => {}
-            "import_statement"
-            | "import_from_statement"
-            | "future_import_statement"
+            "import_statement" => self.import(node, scope),
+            "import_from_statement" => self.import_from(node, scope),
+            "future_import_statement"
             | "comment"
             | "pass_statement"
             | "break_statement"
@@ -474,6 +541,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
 
     fn if_statement(&mut self, node: Node<'tree>, scope: &mut Scope) {
         if let Some(c) = node.child_by_field_name("condition") {
+            // An imported module's `if __name__ == "__main__":` block does not run.
+            if self.modules.len() > 1 && is_main_guard(self.node_text(c)) {
+                return;
+            }
             self.eval(c, scope);
         }
         let before = scope.locals.clone();
@@ -601,6 +672,208 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
             _ => {}
         }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Other modules of the project
+
+    /// `import a.b` binds `a.b`, `import a.b as c` binds `c`, to the module when the project
+    /// has it; either way the module is recorded.
+    fn import(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            let (module, alias) = match name.kind() {
+                "aliased_import" => (
+                    name.child_by_field_name("name").map(|n| self.node_text(n)),
+                    name.child_by_field_name("alias").map(|n| self.node_text(n)),
+                ),
+                _ => (Some(self.node_text(name)), None),
+            };
+            let Some(module) = module.map(compact) else { continue };
+            self.imports.insert(module.clone());
+            if let Some((path, _)) = self.settings.python.resolve(self.path, &module) {
+                let bound = alias.map_or_else(|| module.clone(), str::to_string);
+                scope.locals.insert(bound, Value::Module(path.to_string()));
+            }
+        }
+    }
+
+    /// `from m import n [as a]`: `n` is a module of the project (`m.n`), or a function or a
+    /// value of module `m`.
+    fn import_from(&mut self, node: Node<'tree>, scope: &mut Scope) {
+        let Some(module) =
+            node.child_by_field_name("module_name").map(|m| compact(self.node_text(m)))
+        else {
+            return;
+        };
+        self.imports.insert(module.clone());
+        let mut cursor = node.walk();
+        let names: Vec<(String, String)> = node
+            .children_by_field_name("name", &mut cursor)
+            .filter_map(|name| match name.kind() {
+                "aliased_import" => Some((
+                    self.node_text(name.child_by_field_name("name")?).to_string(),
+                    self.node_text(name.child_by_field_name("alias")?).to_string(),
+                )),
+                _ => Some((self.node_text(name).to_string(), self.node_text(name).to_string())),
+            })
+            .collect();
+        let mut values: Option<ModuleValues> = None;
+        for (name, bound) in names {
+            let submodule = if module.ends_with('.') {
+                format!("{module}{name}")
+            } else {
+                format!("{module}.{name}")
+            };
+            // A name may be a module of the package; modules are lower-case by convention
+            // (PEP 8), so `from pyspark.sql import SparkSession` records only the package.
+            if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+                self.imports.insert(submodule.clone());
+            }
+            if let Some((path, _)) = self.settings.python.resolve(self.path, &submodule) {
+                scope.locals.insert(bound, Value::Module(path.to_string()));
+                continue;
+            }
+            let Some((path, _)) = self.settings.python.resolve(self.path, &module) else {
+                continue;
+            };
+            let path = path.to_string();
+            if values.is_none() {
+                values = Some(self.module_values(&path));
+            }
+            let Some((functions, globals)) = &values else { continue };
+            if functions.contains(&name) {
+                scope.locals.insert(bound, Value::Function(path, name));
+            } else if let Some(value) = globals.get(&name) {
+                scope.locals.insert(bound, value.clone());
+            }
+        }
+    }
+
+    /// A module's functions and the values its top-level code gives its names (its
+    /// `if __name__ == "__main__":` block left out).
+    fn module_values(&mut self, path: &str) -> ModuleValues {
+        if let Some(values) = self.module_values.get(path) {
+            return values.clone();
+        }
+        let values = self
+            .nested(path)
+            .and_then(|nested| {
+                let tree = super::parse(nested.text)?;
+                Some(nested.analyzer(tree.root_node(), |analyzer, root| {
+                    let globals = analyzer.module_scope(root);
+                    (analyzer.functions.keys().cloned().collect(), globals)
+                }))
+            })
+            .unwrap_or_default();
+        self.module_values.insert(path.to_string(), values.clone());
+        values
+    }
+
+    /// Follows a call of another module's function into that module, with the call's
+    /// arguments. What the function reads and writes (and the functions it calls) is the
+    /// calling function's: in this file, that is where the data flows.
+    fn cross_call(
+        &mut self,
+        module: &str,
+        function: &str,
+        arguments: Arguments<'_>,
+        line: usize,
+        unit: &mut Unit,
+    ) -> Value {
+        let Some(nested) = self.nested(module) else { return Value::Unknown };
+        let Some(tree) = super::parse(nested.text) else { return Value::Unknown };
+        let root = tree.root_node();
+        let (value, units) = nested.analyzer(root, |analyzer, root| {
+            let globals = analyzer.module_scope(root);
+            let value = analyzer.summary(function, &globals, Some(arguments));
+            (value, std::mem::take(&mut analyzer.units))
+        });
+        for other in units {
+            for read in other.reads {
+                if unit.reads.insert(read.clone()) {
+                    unit.operations.push(Operation {
+                        line,
+                        kind: "read".into(),
+                        dataset: Some(read),
+                        sources: Vec::new(),
+                    });
+                }
+            }
+            for op in other.operations.into_iter().filter(|o| o.kind == "write") {
+                Self::write(
+                    op.dataset.as_deref().unwrap_or_default(),
+                    &op.sources.into_iter().collect(),
+                    line,
+                    unit,
+                );
+            }
+        }
+        value
+    }
+
+    /// What the analysis of another module of the project needs, unless that module is
+    /// already being analyzed on the way here, the chain of modules is too long, or the
+    /// file's budget of followed functions is spent.
+    fn nested(&self, module: &str) -> Option<Nested<'a>> {
+        if self.modules.iter().any(|m| m == module)
+            || self.modules.len() > super::project::MAX_IMPORT_DEPTH
+            || self.cross_module.get() >= MAX_CROSS_MODULE
+        {
+            return None;
+        }
+        self.cross_module.set(self.cross_module.get() + 1);
+        let (path, text) = self.settings.python.files.get_key_value(module)?;
+        let mut modules = self.modules.clone();
+        modules.push(path.clone());
+        Some(Nested {
+            path: path.as_str(),
+            text,
+            settings: self.settings,
+            modules,
+            cross_module: Rc::clone(&self.cross_module),
+        })
+    }
+
+    /// Runs the module's top-level code for the values it binds; what that code reads and
+    /// writes is not kept (it is the module's own analysis's).
+    fn module_scope(&mut self, root: Node<'tree>) -> HashMap<String, Value> {
+        self.collect_functions(root, "");
+        let mut module = Scope {
+            unit: Unit { name: "<module>".into(), line: 1, ..Unit::default() },
+            locals: HashMap::new(),
+            globals: HashMap::new(),
+            returns: Vec::new(),
+        };
+        self.block(root, &mut module);
+        self.units.clear();
+        self.instances.clear();
+        self.summaries.clear();
+        module.locals
+    }
+
+    /// A configuration file's values, when the project gives its text.
+    fn config(&mut self, spec: &Spec<'tree>, source: &Value, line: usize) -> Option<Value> {
+        let written = match source {
+            Value::File(path) | Value::Str(path) => path.clone(),
+            _ => return None,
+        };
+        self.configs.insert(written.clone());
+        let (_, text) = self.settings.python.resolve(self.path, &written)?;
+        let parsed = match spec.property("format") {
+            Some("yaml") => super::config::yaml(text),
+            Some("json") => super::config::json(text),
+            Some("toml") => super::config::toml(text),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.diagnostics.push(Diagnostic::info(
+                line,
+                1,
+                format!("configuration `{written}` could not be read: its values stay unknown"),
+            ));
+        }
+        parsed
     }
 
     // -----------------------------------------------------------------------------------------
@@ -774,6 +1047,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 _ => {}
             }
         }
+        if let Some(Value::Module(module)) = &object
+            && let Some(name) = node.child_by_field_name("attribute").map(|a| self.node_text(a))
+        {
+            let (functions, globals) = self.module_values(module);
+            if functions.contains(name) {
+                return Value::Function(module.clone(), name.to_string());
+            }
+            return globals.get(name).cloned().unwrap_or(Value::Unknown);
+        }
         match object {
             Some(Value::Frame(l)) => Value::Frame(l),
             Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
@@ -854,6 +1136,27 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 return self.summary(&name, &globals, Some((&positional, &keywords)));
             }
         }
+        // A call of another module's function: `extract_data(…)` imported by name, or
+        // `load.load_data(…)` through the module.
+        let imported = match (function, &receiver, method) {
+            (Some(f), _, _) if f.kind() == "identifier" => match scope.get(self.node_text(f)) {
+                Some(Value::Function(module, name)) => Some((module.clone(), name.clone())),
+                _ => None,
+            },
+            (_, Some(Value::Module(module)), Some(name)) => {
+                Some((module.clone(), name.to_string()))
+            }
+            _ => None,
+        };
+        if let Some((module, name)) = imported {
+            return self.cross_call(
+                &module,
+                &name,
+                (&positional, &keywords),
+                line,
+                &mut scope.unit,
+            );
+        }
 
         let mut result: Option<Value> = None;
         let mut operation: Option<&'static str> = None;
@@ -932,6 +1235,21 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                 }
                 Role::Op => operation = spec.property("operation"),
+                Role::Open => {
+                    if let Some(Value::Str(path)) =
+                        spec.capture("name").map(|n| self.value_of(n, &evaluated, scope))
+                    {
+                        result = Some(Value::File(path));
+                    }
+                }
+                Role::Config => {
+                    if let Some(source) =
+                        spec.capture("source").map(|n| self.value_of(n, &evaluated, scope))
+                        && let Some(values) = self.config(spec, &source, line)
+                    {
+                        result = Some(values);
+                    }
+                }
                 Role::Reader | Role::Writer => {}
             }
         }
@@ -1210,6 +1528,39 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     fn node_text(&self, node: Node<'tree>) -> &'a str {
         self.text.get(node.byte_range()).unwrap_or("")
     }
+}
+
+/// What the analysis of another module of the project starts from (see `Analyzer::nested`).
+struct Nested<'a> {
+    path: &'a str,
+    text: &'a str,
+    settings: &'a Settings,
+    modules: Vec<String>,
+    cross_module: Rc<Cell<usize>>,
+}
+
+impl<'a> Nested<'a> {
+    fn analyzer<'tree, T>(
+        self,
+        root: Node<'tree>,
+        run: impl FnOnce(&mut Analyzer<'a, 'tree>, Node<'tree>) -> T,
+    ) -> T {
+        let mut analyzer = Analyzer::new(self.path, self.text, self.settings);
+        analyzer.modules = self.modules;
+        analyzer.cross_module = self.cross_module;
+        run(&mut analyzer, root)
+    }
+}
+
+/// A module name as written, without the spaces `from . import x` may hold.
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// `__name__ == "__main__"` (either quotes, either side).
+fn is_main_guard(condition: &str) -> bool {
+    let text = compact(condition).replace('\'', "\"");
+    text == "__name__==\"__main__\"" || text == "\"__main__\"==__name__"
 }
 
 /// SQL text with each `<dynamic:name>` replaced by an identifier `__dynamic_N__`, and the
