@@ -8,6 +8,7 @@
 //! fix that fails the check is dropped and the finding says so.
 
 pub mod fix;
+mod python;
 pub mod registry;
 mod rules;
 pub(crate) mod tokens;
@@ -140,12 +141,16 @@ impl Selection {
 /// The findings of one file, in order of position. Templated files (dbt models) are not
 /// checked: their fixes would have to be edits of the template, not of the SQL it renders.
 pub fn check(path: &str, text: &str, settings: &Settings, selection: &Selection) -> Vec<Finding> {
-    // The rules are about SQL; Python files (which `walk` gives too) have none yet.
-    if extract::is_python(path) || jinja::is_templated(text) || settings.dbt_model.is_some() {
+    let python = extract::is_python(path);
+    if !python && (jinja::is_templated(text) || settings.dbt_model.is_some()) {
         return Vec::new();
     }
     let before = extract::extract(path, text.as_bytes(), settings);
-    let mut findings = raw_findings(path, text, settings, selection, &before);
+    let mut findings = if python {
+        python_findings(path, text, selection)
+    } else {
+        raw_findings(path, text, settings, selection, &before)
+    };
     if findings.iter().any(|f| f.fix.is_some()) {
         for finding in &mut findings {
             let Some(fix) = &finding.fix else { continue };
@@ -208,6 +213,32 @@ fn raw_findings(
             }
         }
     }
+    findings.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
+    findings
+}
+
+fn python_findings(path: &str, text: &str, selection: &Selection) -> Vec<Finding> {
+    let Some(tree) = extract::python::syntax_tree(text) else { return Vec::new() };
+    let ctx = python::PyContext::new(text, tree.root_node());
+    let lines = LineIndex::new(text);
+    let mut findings: Vec<Finding> =
+        python::hits(registry::PYTHON_RULES, &ctx, |rule| selection.wants(rule))
+            .into_iter()
+            .map(|(rule, hit)| {
+                let (line, column) = lines.position(text, hit.offset);
+                Finding {
+                    code: rule.code,
+                    name: rule.name,
+                    path: path.to_string(),
+                    line,
+                    column,
+                    message: hit.message,
+                    fix: hit.fix,
+                    fix_rejected: None,
+                    predicted: None,
+                }
+            })
+            .collect();
     findings.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
     findings
 }

@@ -1,8 +1,10 @@
 //! The rules, by code. Registering a rule is one line here.
 
+use super::python::PyCheck;
 use super::rules::{
-    p001_filter_after_join, p002_having_on_group_key, r001_order_by_without_limit, r002_unused_cte,
-    r003_distinct_on_group_by, s001_unused_columns,
+    p001_filter_after_join, p002_having_on_group_key, py001_iterrows, py002_row_wise_apply,
+    py003_collect_to_driver, py004_single_partition, py005_count_in_loop,
+    r001_order_by_without_limit, r002_unused_cte, r003_distinct_on_group_by, s001_unused_columns,
 };
 use super::{Context, Hit, Rule};
 
@@ -19,9 +21,18 @@ pub(crate) const RULES: &[(Rule, Check)] = &[
     (s001_unused_columns::RULE, s001_unused_columns::check),
 ];
 
-/// Every rule.
+/// The rules about Python code, each with its check over a file's syntax tree.
+pub(crate) const PYTHON_RULES: &[(Rule, PyCheck)] = &[
+    (py001_iterrows::RULE, py001_iterrows::check),
+    (py002_row_wise_apply::RULE, py002_row_wise_apply::check),
+    (py003_collect_to_driver::RULE, py003_collect_to_driver::check),
+    (py004_single_partition::RULE, py004_single_partition::check),
+    (py005_count_in_loop::RULE, py005_count_in_loop::check),
+];
+
+/// Every rule: SQL's, then Python's.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    RULES.iter().map(|(rule, _)| rule)
+    RULES.iter().map(|(rule, _)| rule).chain(PYTHON_RULES.iter().map(|(rule, _)| rule))
 }
 
 /// The rule with this code or name.

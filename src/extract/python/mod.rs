@@ -78,6 +78,11 @@ pub fn analyze(path: &str, text: &str, settings: &Settings) -> Analysis {
     }
 }
 
+/// The syntax tree of a Python text (for the suggestion rules), from the thread's parser.
+pub fn syntax_tree(text: &str) -> Option<Tree> {
+    parse(text)
+}
+
 fn parse(text: &str) -> Option<Tree> {
     thread_local! {
         // One parser per thread: setting one up costs as much as parsing a small file.

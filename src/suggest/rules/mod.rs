@@ -2,6 +2,11 @@
 
 pub(crate) mod p001_filter_after_join;
 pub(crate) mod p002_having_on_group_key;
+pub(crate) mod py001_iterrows;
+pub(crate) mod py002_row_wise_apply;
+pub(crate) mod py003_collect_to_driver;
+pub(crate) mod py004_single_partition;
+pub(crate) mod py005_count_in_loop;
 pub(crate) mod r001_order_by_without_limit;
 pub(crate) mod r002_unused_cte;
 pub(crate) mod r003_distinct_on_group_by;
