@@ -599,6 +599,7 @@ mod tests {
             output_columns: Vec::new(),
             structure: crate::extract::Structure::default(),
             operations: Vec::new(),
+            after: Vec::new(),
         }
     }
 

@@ -147,6 +147,9 @@ pub struct Analyzer<'a, 'tree> {
     in_progress: HashSet<String>,
     /// Temporary views by normalized name: the lineage they stand for.
     views: HashMap<String, Lineage>,
+    /// Airflow operator calls that are tasks (by node id): what they run is the task's
+    /// lineage, a unit of that name (see `airflow.rs`).
+    pub tasks: HashMap<usize, String>,
     pub units: Vec<Unit>,
     pub diagnostics: Vec<Diagnostic>,
     depth: usize,
@@ -163,6 +166,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             instances: HashMap::new(),
             in_progress: HashSet::new(),
             views: HashMap::new(),
+            tasks: HashMap::new(),
             units: Vec::new(),
             diagnostics: Vec::new(),
             depth: 0,
@@ -858,6 +862,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         let mut result: Option<Value> = None;
         let mut operation: Option<&'static str> = None;
         let specs: Vec<Spec<'tree>> = self.specs_of(node);
+        // An Airflow task's call: what it runs goes to the task, not to the enclosing code.
+        let outer = self.tasks.get(&node.id()).map(|task| {
+            let unit = Unit { name: task.clone(), line, ..Unit::default() };
+            std::mem::replace(&mut scope.unit, unit)
+        });
         for spec in &specs {
             if let Some(kind) = spec.property("receiver") {
                 let fits = matches!(
@@ -934,6 +943,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 Role::Op => operation = spec.property("operation"),
                 Role::Reader | Role::Writer => {}
             }
+        }
+        if let Some(outer) = outer {
+            let task = std::mem::replace(&mut scope.unit, outer);
+            self.units.push(task);
         }
 
         let value = result.unwrap_or_else(|| {
@@ -1134,6 +1147,14 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 ));
                 return Lineage::new();
             }
+            // Airflow's `sql=[…]`: statements or files, run in turn.
+            Value::List(items) => {
+                let mut all = Lineage::new();
+                for item in items {
+                    all.extend(self.sql(spec, item, node, unit));
+                }
+                return all;
+            }
             _ => return Lineage::new(),
         };
         let trimmed = text.trim();
@@ -1147,6 +1168,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 1,
                 format!("SQL file `{trimmed}`: analyzed as a file of its own, not from here"),
             ));
+            unit.operations.push(super::airflow::sql_file(line, trimmed));
             return Lineage::new();
         }
         if one_word && spec.property("table_if_one_word").is_some() {
@@ -1156,6 +1178,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return Lineage::new();
         }
         // Placeholders become identifiers the SQL parser accepts, and back in the names.
+        let text = super::airflow::jinja_placeholders(&text);
         let (text, placeholders) = sql_safe(&bind_parameters(&text));
         let dialect = match (self.settings.dialect, spec.property("dialect")) {
             (Dialect::Generic, Some(name)) => name.parse().unwrap_or(Dialect::Generic),
