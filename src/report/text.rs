@@ -22,14 +22,14 @@ pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Res
                 _ => None,
             };
             writeln!(out, "  line {} {kind}{}{partial}", t.line, name.unwrap_or_default())?;
-            if !t.after.is_empty() {
-                writeln!(out, "    after   {}", t.after.join(", "))?;
-            }
             if !t.reads.is_empty() {
                 writeln!(out, "    reads   {}", t.reads.join(", "))?;
             }
             if !t.writes.is_empty() {
                 writeln!(out, "    writes  {}", t.writes.join(", "))?;
+            }
+            if !t.after.is_empty() {
+                writeln!(out, "    after   {}", t.after.join(", "))?;
             }
             for r in &t.renames {
                 writeln!(out, "    renames {} -> {}", r.from, r.to)?;
