@@ -91,6 +91,10 @@ pub struct Transformation {
     /// (read, filter, join, aggregate, write, …), for suggestions that reorder them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
+    /// Ids of the transformations that must run before this one without any dataset between
+    /// them (Airflow's `a >> b`): ordering, not data lineage. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
 }
 
 /// One DataFrame operation of a Python transformation.
@@ -305,6 +309,9 @@ pub enum Kind {
     Function,
     /// A Python file's top-level code that reads or writes datasets.
     Script,
+    /// An Airflow task (`dag_id.task_id`): an operator's SQL, its callable's lineage, or a
+    /// step that other tasks run after.
+    Task,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -149,6 +149,7 @@ fn change(
         output_columns: vec![],
         structure: crate::extract::Structure::default(),
         operations: vec![],
+        after: vec![],
     };
     let (b, a) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
     let this = after.or(before).unwrap_or(&empty);

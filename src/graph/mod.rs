@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{EdgeFiltered, EdgeRef};
 
+use crate::extract::python::airflow::SQL_FILE;
 use crate::extract::{Catalog, Fragment, IndirectKind, Kind, Transformation};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,11 +22,25 @@ pub enum Node {
     Transformation(String),
 }
 
-/// Datasets and transformations; an edge dataset -> transformation is a read, transformation ->
-/// dataset a write.
+/// What an edge says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Edge {
+    /// A read (dataset -> transformation) or a write (transformation -> dataset): lineage.
+    Data,
+    /// Transformation -> transformation: the second runs after the first (Airflow's `a >> b`,
+    /// a transformation's `after`). Order, not lineage: no data is known to flow.
+    Order,
+    /// Task -> transformation: the task runs the statements of a `.sql` file (its `sql_file`
+    /// operation), when that file is among the fragments.
+    Runs,
+}
+
+/// Datasets and transformations; a [`Edge::Data`] edge dataset -> transformation is a read,
+/// transformation -> dataset a write. Transformations are also joined by ordering edges
+/// ([`Edge::Order`], [`Edge::Runs`]) that walks over lineage do not follow.
 #[derive(Debug, Default)]
 pub struct LineageGraph {
-    graph: DiGraph<Node, ()>,
+    graph: DiGraph<Node, Edge>,
     index: BTreeMap<Node, NodeIndex>,
     /// Column edges `dataset.column -> dataset.column` of every transformation.
     columns: BTreeSet<(String, String)>,
@@ -61,23 +77,53 @@ impl LineageGraph {
     /// Merge the fragments of many files into one graph.
     pub fn from_fragments<'a>(fragments: impl IntoIterator<Item = &'a Fragment>) -> Self {
         let mut graph = Self::default();
-        for fragment in fragments {
+        let fragments: Vec<&Fragment> = fragments.into_iter().collect();
+        for fragment in &fragments {
             for t in &fragment.transformations {
                 graph.add(t);
             }
         }
+        // A task that runs a `.sql` file runs that file's statements.
+        let by_path: BTreeMap<&str, &Fragment> =
+            fragments.iter().map(|f| (f.path.as_str(), *f)).collect();
+        for t in fragments.iter().flat_map(|f| &f.transformations) {
+            let files = t.operations.iter().filter(|o| o.kind == SQL_FILE);
+            for file in files.filter_map(|o| by_path.get(o.dataset.as_deref()?)) {
+                let task = graph.node(Node::Transformation(t.id.clone()));
+                for statement in &file.transformations {
+                    let run = graph.node(Node::Transformation(statement.id.clone()));
+                    graph.graph.update_edge(task, run, Edge::Runs);
+                }
+            }
+        }
         graph
+    }
+
+    /// Ordering edges (before, after) of one kind, by transformation id.
+    pub fn ordering(&self, kind: Edge) -> BTreeSet<(String, String)> {
+        self.graph
+            .edge_references()
+            .filter(|e| *e.weight() == kind && kind != Edge::Data)
+            .filter_map(|e| match (&self.graph[e.source()], &self.graph[e.target()]) {
+                (Node::Transformation(a), Node::Transformation(b)) => Some((a.clone(), b.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn add(&mut self, t: &Transformation) {
         let node = self.node(Node::Transformation(t.id.clone()));
         for read in &t.reads {
             let d = self.node(Node::Dataset(read.clone()));
-            self.graph.update_edge(d, node, ());
+            self.graph.update_edge(d, node, Edge::Data);
         }
         for write in &t.writes {
             let d = self.node(Node::Dataset(write.clone()));
-            self.graph.update_edge(node, d, ());
+            self.graph.update_edge(node, d, Edge::Data);
+        }
+        for before in &t.after {
+            let b = self.node(Node::Transformation(before.clone()));
+            self.graph.update_edge(b, node, Edge::Order);
         }
         for c in &t.columns {
             self.columns.insert((c.source.clone(), c.target.clone()));
@@ -108,7 +154,11 @@ impl LineageGraph {
         let mut stack = vec![start];
         let mut out = BTreeSet::new();
         while let Some(node) = stack.pop() {
-            for next in self.graph.neighbors_directed(node, direction) {
+            let data =
+                self.graph.edges_directed(node, direction).filter(|e| *e.weight() == Edge::Data);
+            let next_nodes = data
+                .map(|e| if direction == Direction::Outgoing { e.target() } else { e.source() });
+            for next in next_nodes {
                 if seen.insert(next) {
                     if let Node::Dataset(name) = &self.graph[next] {
                         out.insert(name.clone());
@@ -282,7 +332,9 @@ fn kind_name(kind: IndirectKind) -> String {
 /// A statement that reads and writes one table (an incremental insert) is not a cycle.
 pub fn cycles(fragments: &[Fragment]) -> Vec<Vec<String>> {
     let graph = LineageGraph::from_fragments(fragments);
-    let mut found: Vec<Vec<String>> = petgraph::algo::tarjan_scc(&graph.graph)
+    // Lineage only: tasks ordered around a dataset do not make it depend on itself.
+    let data = EdgeFiltered::from_fn(&graph.graph, |e| *e.weight() == Edge::Data);
+    let mut found: Vec<Vec<String>> = petgraph::algo::tarjan_scc(&data)
         .into_iter()
         .map(|component| {
             let mut datasets: Vec<String> = component
@@ -410,6 +462,7 @@ pub fn column_paths(edges: &BTreeSet<(String, String)>) -> BTreeSet<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::Settings;
 
     fn edges(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
         list.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect()
@@ -437,5 +490,34 @@ mod tests {
     fn cycles_do_not_loop() {
         let e = edges(&[("a", "b"), ("b", "c"), ("c", "b"), ("c", "d")]);
         assert_eq!(column_paths(&e), edges(&[("a", "d")]));
+    }
+
+    #[test]
+    fn ordering_edges_join_tasks_and_carry_no_lineage() {
+        let text = "from airflow import DAG\n\
+            with DAG('d'):\n\
+            \x20   a = PostgresOperator(task_id='a', sql='insert into t select * from s')\n\
+            \x20   b = PostgresOperator(task_id='b', sql='insert into u select * from v')\n\
+            \x20   c = PostgresOperator(task_id='c', sql='sql/c.sql')\n\
+            \x20   a >> b >> c\n";
+        let dag = crate::extract::extract("dags/d.py", text.as_bytes(), &Settings::default());
+        let sql = crate::extract::extract(
+            "dags/sql/c.sql",
+            b"insert into w select * from u",
+            &Settings::default(),
+        );
+        let fragments = [dag, sql];
+        let graph = LineageGraph::from_fragments(&fragments);
+        assert_eq!(
+            graph.ordering(Edge::Order),
+            edges(&[("dags/d.py::d.a", "dags/d.py::d.b"), ("dags/d.py::d.b", "dags/d.py::d.c")])
+        );
+        assert_eq!(graph.ordering(Edge::Runs), edges(&[("dags/d.py::d.c", "dags/sql/c.sql#1")]));
+        assert!(graph.ordering(Edge::Data).is_empty());
+        // a runs before b, but t does not feed u: lineage walks ignore ordering edges.
+        assert_eq!(graph.downstream("s"), BTreeSet::from(["t".to_string()]));
+        assert_eq!(graph.upstream("u"), BTreeSet::from(["v".to_string()]));
+        assert_eq!(graph.downstream("v"), BTreeSet::from(["u".to_string(), "w".to_string()]));
+        assert!(cycles(&fragments).is_empty());
     }
 }

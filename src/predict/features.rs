@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
+use crate::extract::python::airflow::SQL_FILE;
 use crate::extract::{Fragment, Transformation};
 
 /// A run of the past, as the features use it.
@@ -87,9 +88,65 @@ pub struct Node {
     /// The blob id of its file.
     pub code: String,
     pub transformation: Transformation,
-    /// Transformations that write what this one reads (indices into `Pipeline::nodes`).
+    /// Transformations that write what this one reads, or that its ordering edges (Airflow's
+    /// `a >> b`) put before it (indices into `Pipeline::nodes`).
     pub upstream: Vec<usize>,
     pub downstream: Vec<usize>,
+}
+
+/// Per node, the nodes that must run before it without data between them: Airflow's ordering
+/// edges (`after`). A task stands for itself when it writes, and for the statements of the
+/// `.sql` files it runs (which run after what the task runs after); a task that writes
+/// nothing (a sensor, an empty or bash step) passes its own `after` on, so that `a >> wait >>
+/// c` still puts `a` before `c`.
+fn ordering(fragments: &[Fragment], nodes: &[Node]) -> BTreeMap<usize, BTreeSet<usize>> {
+    let by_id: BTreeMap<&str, &Transformation> =
+        fragments.iter().flat_map(|f| &f.transformations).map(|t| (t.id.as_str(), t)).collect();
+    let node_of: BTreeMap<&str, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    let by_file: BTreeMap<&str, Vec<usize>> =
+        nodes.iter().enumerate().fold(BTreeMap::new(), |mut files, (i, n)| {
+            files.entry(n.file.as_str()).or_default().push(i);
+            files
+        });
+    let files_run = |t: &Transformation| -> Vec<usize> {
+        t.operations
+            .iter()
+            .filter(|o| o.kind == SQL_FILE)
+            .filter_map(|o| by_file.get(o.dataset.as_deref()?))
+            .flatten()
+            .copied()
+            .collect()
+    };
+    // The nodes a transformation id stands for, through tasks that write nothing.
+    let stands_for = |id: &str| -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(t) = by_id.get(id) else { continue };
+            let mut found: Vec<usize> = files_run(t);
+            found.extend(node_of.get(id).copied());
+            if found.is_empty() {
+                stack.extend(t.after.iter().map(String::as_str));
+            }
+            out.extend(found);
+        }
+        out
+    };
+    let mut before: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for t in fragments.iter().flat_map(|f| &f.transformations).filter(|t| !t.after.is_empty()) {
+        let upstream: BTreeSet<usize> = t.after.iter().flat_map(|a| stands_for(a)).collect();
+        let mut runs: Vec<usize> = files_run(t);
+        runs.extend(node_of.get(t.id.as_str()).copied());
+        for i in runs {
+            before.entry(i).or_default().extend(upstream.iter().copied());
+        }
+    }
+    before
 }
 
 /// The transformations of one revision that write data, with the edges between them.
@@ -126,12 +183,14 @@ impl Pipeline {
                 writers.entry(w.clone()).or_default().push(i);
             }
         }
+        let before = ordering(fragments, &nodes);
         for i in 0..nodes.len() {
             let upstream: BTreeSet<usize> = nodes[i]
                 .transformation
                 .reads
                 .iter()
                 .flat_map(|d| writers.get(d).into_iter().flatten().copied())
+                .chain(before.get(&i).into_iter().flatten().copied())
                 .filter(|&u| u != i)
                 .collect();
             for &u in &upstream {
@@ -599,6 +658,7 @@ mod tests {
             output_columns: Vec::new(),
             structure: crate::extract::Structure::default(),
             operations: Vec::new(),
+            after: Vec::new(),
         }
     }
 
@@ -655,6 +715,31 @@ mod tests {
         assert_eq!(value(c, "history_runs"), 0.0);
         assert!(value(c, "ln_rows_in").is_nan());
         assert_eq!(c.reference_duration, 0.0);
+    }
+
+    #[test]
+    fn airflow_ordering_is_upstream_through_steps_that_write_nothing_and_into_sql_files() {
+        // dag.py: load >> wait >> run_file, where run_file runs sql/c.sql.
+        let mut load = transformation("dag.py::d.load", &["src.x"], &["raw.a"]);
+        load.kind = crate::extract::Kind::Task;
+        let mut wait = transformation("dag.py::d.wait", &[], &[]);
+        wait.after = vec!["dag.py::d.load".into()];
+        let mut run_file = transformation("dag.py::d.run_file", &[], &[]);
+        run_file.after = vec!["dag.py::d.wait".into()];
+        run_file.operations = vec![crate::extract::Operation {
+            line: 1,
+            kind: SQL_FILE.into(),
+            dataset: Some("sql/c.sql".into()),
+            sources: Vec::new(),
+        }];
+        let mut dag = fragment("dag.py", load);
+        dag.transformations.extend([wait, run_file]);
+        let fragments = [dag, fragment("sql/c.sql", transformation("sql/c.sql#1", &["y"], &["z"]))];
+        let p = Pipeline::new(&fragments, |path| format!("blob-{path}"));
+        let c = p.find("sql/c.sql#1").unwrap();
+        let load = p.find("dag.py::d.load").unwrap();
+        assert_eq!(p.nodes[c].upstream, [load]);
+        assert_eq!(p.nodes[load].downstream, [c]);
     }
 
     #[test]

@@ -1,42 +1,75 @@
 //! The lineage graph as a picture description: Graphviz DOT and Mermaid. Datasets are boxes,
 //! transformations are ellipses named by their id; edges go from what is read to what reads it
-//! and from a transformation to what it writes.
+//! and from a transformation to what it writes; ordering edges (Airflow's `a >> b`) are
+//! dashed, a task's link to the statements of the `.sql` file it runs dotted.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use crate::extract::Fragment;
+use crate::extract::python::airflow::SQL_FILE;
 
-/// What a picture shows: datasets, transformations with their kind, edges (from -> to).
+/// What a picture shows: datasets, transformations with their kind, lineage edges (from ->
+/// to), ordering edges (before -> after, Airflow's `a >> b`) and the statements of a `.sql`
+/// file a task runs (task -> statement).
 struct Parts<'a> {
     datasets: BTreeSet<&'a str>,
     transformations: Vec<(&'a str, String)>,
     edges: BTreeSet<(&'a str, &'a str)>,
+    order: BTreeSet<(&'a str, &'a str)>,
+    runs: BTreeSet<(&'a str, &'a str)>,
 }
 
 fn parts(files: &[Fragment]) -> Parts<'_> {
     let mut datasets = BTreeSet::new();
     let mut transformations = Vec::new();
     let mut edges = BTreeSet::new();
-    for t in files.iter().flat_map(|f| &f.transformations) {
-        if t.reads.is_empty() && t.writes.is_empty() {
-            continue;
-        }
-        let kind = serde_json::to_value(t.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        transformations.push((t.id.as_str(), kind));
-        for r in &t.reads {
-            datasets.insert(r.as_str());
-            edges.insert((r.as_str(), t.id.as_str()));
-        }
-        for w in &t.writes {
-            datasets.insert(w.as_str());
-            edges.insert((t.id.as_str(), w.as_str()));
+    let mut order = BTreeSet::new();
+    let mut runs = BTreeSet::new();
+    let all = || files.iter().flat_map(|f| &f.transformations);
+    let ordered: BTreeSet<&str> = all().flat_map(|t| &t.after).map(String::as_str).collect();
+    for fragment in files {
+        for t in &fragment.transformations {
+            let moves = !t.reads.is_empty() || !t.writes.is_empty();
+            let files_run: Vec<&str> = t
+                .operations
+                .iter()
+                .filter(|o| o.kind == SQL_FILE)
+                .filter_map(|o| o.dataset.as_deref())
+                .collect();
+            if !moves
+                && t.after.is_empty()
+                && !ordered.contains(t.id.as_str())
+                && files_run.is_empty()
+            {
+                continue;
+            }
+            let kind = serde_json::to_value(t.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            transformations.push((t.id.as_str(), kind));
+            for r in &t.reads {
+                datasets.insert(r.as_str());
+                edges.insert((r.as_str(), t.id.as_str()));
+            }
+            for w in &t.writes {
+                datasets.insert(w.as_str());
+                edges.insert((t.id.as_str(), w.as_str()));
+            }
+            for before in &t.after {
+                order.insert((before.as_str(), t.id.as_str()));
+            }
+            for file in files.iter().filter(|f| files_run.contains(&f.path.as_str())) {
+                for statement in &file.transformations {
+                    if !statement.reads.is_empty() || !statement.writes.is_empty() {
+                        runs.insert((t.id.as_str(), statement.id.as_str()));
+                    }
+                }
+            }
         }
     }
-    Parts { datasets, transformations, edges }
+    Parts { datasets, transformations, edges, order, runs }
 }
 
 fn quoted(text: &str) -> String {
@@ -44,7 +77,7 @@ fn quoted(text: &str) -> String {
 }
 
 pub fn write_dot(out: &mut impl Write, files: &[Fragment]) -> std::io::Result<()> {
-    let Parts { datasets, transformations, edges } = parts(files);
+    let Parts { datasets, transformations, edges, order, runs } = parts(files);
     writeln!(out, "digraph lineage {{\n  rankdir=LR;")?;
     for d in &datasets {
         writeln!(out, "  {} [shape=box];", quoted(d))?;
@@ -60,11 +93,18 @@ pub fn write_dot(out: &mut impl Write, files: &[Fragment]) -> std::io::Result<()
     for (from, to) in &edges {
         writeln!(out, "  {} -> {};", quoted(from), quoted(to))?;
     }
+    // Order, not lineage: dashed; a task running a file's statements: dotted.
+    for (from, to) in &order {
+        writeln!(out, "  {} -> {} [style=dashed];", quoted(from), quoted(to))?;
+    }
+    for (from, to) in &runs {
+        writeln!(out, "  {} -> {} [style=dotted, label=\"runs\"];", quoted(from), quoted(to))?;
+    }
     writeln!(out, "}}")
 }
 
 pub fn write_mermaid(out: &mut impl Write, files: &[Fragment]) -> std::io::Result<()> {
-    let Parts { datasets, transformations, edges } = parts(files);
+    let Parts { datasets, transformations, edges, order, runs } = parts(files);
     // Mermaid ids must be plain words: number the nodes, label them with their names.
     let mut ids = std::collections::BTreeMap::new();
     writeln!(out, "flowchart LR")?;
@@ -81,5 +121,43 @@ pub fn write_mermaid(out: &mut impl Write, files: &[Fragment]) -> std::io::Resul
             writeln!(out, "  {a} --> {b}")?;
         }
     }
+    for (from, to) in &order {
+        if let (Some(a), Some(b)) = (ids.get(from), ids.get(to)) {
+            writeln!(out, "  {a} -.-> {b}")?;
+        }
+    }
+    for (from, to) in &runs {
+        if let (Some(a), Some(b)) = (ids.get(from), ids.get(to)) {
+            writeln!(out, "  {a} -. runs .-> {b}")?;
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::{Settings, extract};
+
+    #[test]
+    fn ordering_is_dashed_and_a_task_runs_its_sql_file_dotted() {
+        let dag = "from airflow import DAG\nwith DAG('d'):\n    a = X(task_id='a')\n    \
+                   b = PostgresOperator(task_id='b', sql='checks/b.sql')\n    a >> b\n";
+        let files = [
+            extract("dags/d.py", dag.as_bytes(), &Settings::default()),
+            extract("dags/checks/b.sql", b"insert into t select * from s", &Settings::default()),
+        ];
+        let mut dot = Vec::new();
+        write_dot(&mut dot, &files).unwrap();
+        let dot = String::from_utf8(dot).unwrap();
+        assert!(dot.contains("\"dags/d.py::d.a\" -> \"dags/d.py::d.b\" [style=dashed];"), "{dot}");
+        assert!(
+            dot.contains("\"dags/d.py::d.b\" -> \"dags/checks/b.sql#1\" [style=dotted"),
+            "{dot}"
+        );
+        let mut mermaid = Vec::new();
+        write_mermaid(&mut mermaid, &files).unwrap();
+        let mermaid = String::from_utf8(mermaid).unwrap();
+        assert!(mermaid.contains(" -.-> ") && mermaid.contains(" -. runs .-> "), "{mermaid}");
+    }
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::diagnostic::Severity;
-use crate::extract::{Confidence, Fragment};
+use crate::extract::{Confidence, Fragment, Kind};
 
 pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Result<()> {
     for fragment in fragments {
@@ -16,12 +16,20 @@ pub fn write_files(out: &mut impl Write, fragments: &[Fragment]) -> std::io::Res
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
-            writeln!(out, "  line {} {kind}{partial}", t.line)?;
+            // A task is named by its DAG and task id, after the path.
+            let name = match t.kind {
+                Kind::Task => t.id.rsplit_once("::").map(|(_, n)| format!(" {n}")),
+                _ => None,
+            };
+            writeln!(out, "  line {} {kind}{}{partial}", t.line, name.unwrap_or_default())?;
             if !t.reads.is_empty() {
                 writeln!(out, "    reads   {}", t.reads.join(", "))?;
             }
             if !t.writes.is_empty() {
                 writeln!(out, "    writes  {}", t.writes.join(", "))?;
+            }
+            if !t.after.is_empty() {
+                writeln!(out, "    after   {}", t.after.join(", "))?;
             }
             for r in &t.renames {
                 writeln!(out, "    renames {} -> {}", r.from, r.to)?;

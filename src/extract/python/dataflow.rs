@@ -170,6 +170,9 @@ pub struct Analyzer<'a, 'tree> {
     in_progress: HashSet<String>,
     /// Temporary views by normalized name: the lineage they stand for.
     views: HashMap<String, Lineage>,
+    /// Airflow operator calls that are tasks (by node id): what they run is the task's
+    /// lineage, a unit of that name (see `airflow.rs`).
+    pub tasks: HashMap<usize, String>,
     pub units: Vec<Unit>,
     pub diagnostics: Vec<Diagnostic>,
     /// Modules the file imports, as written (`from m import n` adds `m`, and `m.n` when `n`
@@ -198,6 +201,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             instances: HashMap::new(),
             in_progress: HashSet::new(),
             views: HashMap::new(),
+            tasks: HashMap::new(),
             units: Vec::new(),
             diagnostics: Vec::new(),
             imports: BTreeSet::new(),
@@ -1161,6 +1165,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         let mut result: Option<Value> = None;
         let mut operation: Option<&'static str> = None;
         let specs: Vec<Spec<'tree>> = self.specs_of(node);
+        // An Airflow task's call: what it runs goes to the task, not to the enclosing code.
+        let outer = self.tasks.get(&node.id()).map(|task| {
+            let unit = Unit { name: task.clone(), line, ..Unit::default() };
+            std::mem::replace(&mut scope.unit, unit)
+        });
         for spec in &specs {
             if let Some(kind) = spec.property("receiver") {
                 let fits = matches!(
@@ -1252,6 +1261,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
                 Role::Reader | Role::Writer => {}
             }
+        }
+        if let Some(outer) = outer {
+            let task = std::mem::replace(&mut scope.unit, outer);
+            self.units.push(task);
         }
 
         let value = result.unwrap_or_else(|| {
@@ -1452,6 +1465,14 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 ));
                 return Lineage::new();
             }
+            // Airflow's `sql=[…]`: statements or files, run in turn.
+            Value::List(items) => {
+                let mut all = Lineage::new();
+                for item in items {
+                    all.extend(self.sql(spec, item, node, unit));
+                }
+                return all;
+            }
             _ => return Lineage::new(),
         };
         let trimmed = text.trim();
@@ -1465,6 +1486,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 1,
                 format!("SQL file `{trimmed}`: analyzed as a file of its own, not from here"),
             ));
+            unit.operations.push(super::airflow::sql_file(line, trimmed));
             return Lineage::new();
         }
         if one_word && spec.property("table_if_one_word").is_some() {
@@ -1474,6 +1496,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return Lineage::new();
         }
         // Placeholders become identifiers the SQL parser accepts, and back in the names.
+        let text = super::airflow::jinja_placeholders(&text);
         let (text, placeholders) = sql_safe(&bind_parameters(&text));
         let dialect = match (self.settings.dialect, spec.property("dialect")) {
             (Dialect::Generic, Some(name)) => name.parse().unwrap_or(Dialect::Generic),

@@ -4,8 +4,10 @@
 //! One parse, then the data flow (`dataflow`) that resolves names and carries lineage through
 //! variables, asking the compiled patterns of `grammars/python/` (`queries`) about each call. Each
 //! function that reads or writes is a transformation `path::function`; top-level code is
-//! `path::<module>`. The analyzed code is never imported or run.
+//! `path::<module>`; an Airflow task is `path::dag_id.task_id` (`airflow`), with the tasks it
+//! runs after. The analyzed code is never imported or run.
 
+pub mod airflow;
 mod config;
 pub mod dataflow;
 pub mod project;
@@ -39,17 +41,27 @@ pub fn analyze(path: &str, text: &str, settings: &Settings) -> Analysis {
     };
     let root = tree.root_node();
     let mut diagnostics = syntax_errors(root);
+    let dags = airflow::discover(root, text);
     let mut analyzer = dataflow::Analyzer::new(path, text, settings);
+    analyzer.tasks.clone_from(&dags.calls);
     analyzer.run(root);
     diagnostics.append(&mut analyzer.diagnostics);
     let confidence = if root.has_error() { Confidence::Partial } else { Confidence::Full };
     let mut units = std::mem::take(&mut analyzer.units);
-    units.retain(|u| !u.reads.is_empty() || !u.writes.is_empty());
+    dags.attribute(&mut units, path);
+    units.retain(|u| dags.keeps(u));
     units.sort_by(|a, b| (a.line, &a.name).cmp(&(b.line, &b.name)));
     let transformations = units
         .into_iter()
         .map(|unit| {
-            let kind = if unit.name == "<module>" { Kind::Script } else { Kind::Function };
+            let kind = if dags.is_task(&unit.name) {
+                Kind::Task
+            } else if unit.name == "<module>" {
+                Kind::Script
+            } else {
+                Kind::Function
+            };
+            let after = dags.after(&unit.name).map(|task| format!("{path}::{task}")).collect();
             let mut operations = unit.operations;
             operations.sort_by_key(|o| o.line);
             Transformation {
@@ -67,6 +79,7 @@ pub fn analyze(path: &str, text: &str, settings: &Settings) -> Analysis {
                 output_columns: Vec::new(),
                 structure: Structure::default(),
                 operations,
+                after,
             }
         })
         .collect();

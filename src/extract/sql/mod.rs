@@ -123,6 +123,7 @@ impl StatementLineage {
             procedure: self.procedure,
             output_columns: self.output_columns,
             structure: self.structure,
+            after: Vec::new(),
             operations: Vec::new(),
         }
     }
