@@ -426,9 +426,19 @@ impl<'r> Builder<'r> {
         // are analyzed again with their text; the cache key holds that text's hash.
         let blobs: BTreeMap<&str, &str> =
             files.iter().chain(&data).map(|f| (f.path.as_str(), f.blob.as_str())).collect();
+        // Each module's text is read once, however many files import it.
+        let texts: std::cell::RefCell<BTreeMap<String, Option<String>>> =
+            std::cell::RefCell::default();
         let read = |path: &str| {
-            let blob = blobs.get(path)?;
-            self.repo.blob(blob).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+            if let Some(text) = texts.borrow().get(path) {
+                return text.clone();
+            }
+            let text = blobs
+                .get(path)
+                .and_then(|blob| self.repo.blob(blob).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            texts.borrow_mut().insert(path.to_string(), text.clone());
+            text
         };
         let fragments = with_projects(
             fragments,
