@@ -2,9 +2,10 @@
 
 use super::python::PyCheck;
 use super::rules::{
-    p001_filter_after_join, p002_having_on_group_key, p003_limit_before_window, py001_iterrows,
-    py002_row_wise_apply, py003_collect_to_driver, py004_single_partition, py005_count_in_loop,
-    r001_order_by_without_limit, r002_unused_cte, r003_distinct_on_group_by, s001_unused_columns,
+    p001_filter_after_join, p002_having_on_group_key, p003_limit_before_window,
+    p004_filter_into_subquery, py001_iterrows, py002_row_wise_apply, py003_collect_to_driver,
+    py004_single_partition, py005_count_in_loop, r001_order_by_without_limit, r002_unused_cte,
+    r003_distinct_on_group_by, s001_unused_columns,
 };
 use super::{Context, Hit, Rule};
 
@@ -16,6 +17,7 @@ pub(crate) const RULES: &[(Rule, Check)] = &[
     (p001_filter_after_join::RULE, p001_filter_after_join::check),
     (p002_having_on_group_key::RULE, p002_having_on_group_key::check),
     (p003_limit_before_window::RULE, p003_limit_before_window::check),
+    (p004_filter_into_subquery::RULE, p004_filter_into_subquery::check),
     (r001_order_by_without_limit::RULE, r001_order_by_without_limit::check),
     (r002_unused_cte::RULE, r002_unused_cte::check),
     (r003_distinct_on_group_by::RULE, r003_distinct_on_group_by::check),

@@ -134,3 +134,36 @@ pub fn conjuncts(e: &Expr) -> Vec<&Expr> {
         _ => vec![e],
     }
 }
+
+/// Functions that aggregate rows (without OVER: a query that calls one without GROUP BY gives
+/// one row).
+const AGGREGATES: &[&str] = &[
+    "sum",
+    "count",
+    "avg",
+    "min",
+    "max",
+    "any_value",
+    "first",
+    "last",
+    "arbitrary",
+    "string_agg",
+    "array_agg",
+    "list",
+    "median",
+    "stddev",
+    "variance",
+    "bool_and",
+    "bool_or",
+    "listagg",
+    "count_if",
+    "group_concat",
+    "approx_count_distinct",
+    "quantile_cont",
+    "quantile_disc",
+];
+
+/// Whether a function call aggregates (by its name; a window function is not).
+pub fn is_aggregate(f: &sqlparser::ast::Function) -> bool {
+    f.over.is_none() && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str())
+}

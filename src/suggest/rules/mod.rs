@@ -3,6 +3,7 @@
 pub(crate) mod p001_filter_after_join;
 pub(crate) mod p002_having_on_group_key;
 pub(crate) mod p003_limit_before_window;
+pub(crate) mod p004_filter_into_subquery;
 pub(crate) mod py001_iterrows;
 pub(crate) mod py002_row_wise_apply;
 pub(crate) mod py003_collect_to_driver;

@@ -109,7 +109,7 @@ fn hits(ctx: &Context<'_>, select: &Select) -> Vec<Hit> {
 }
 
 /// The name a relation's columns are qualified with: its alias, else its table name.
-fn relation_name(factor: &TableFactor) -> Option<String> {
+pub(crate) fn relation_name(factor: &TableFactor) -> Option<String> {
     match factor {
         TableFactor::Table { alias: Some(alias), .. }
         | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.value.to_lowercase()),

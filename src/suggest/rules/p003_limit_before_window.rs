@@ -46,28 +46,6 @@ DISTINCT, OFFSET, joins, or an ORDER BY on a computed column.",
 /// The window functions whose value for a row depends only on the rows before it.
 const PREFIX_FUNCTIONS: &[&str] = &["row_number", "rank", "dense_rank"];
 
-/// Functions that make a query without GROUP BY an aggregation.
-const AGGREGATES: &[&str] = &[
-    "sum",
-    "count",
-    "avg",
-    "min",
-    "max",
-    "any_value",
-    "first",
-    "last",
-    "arbitrary",
-    "string_agg",
-    "array_agg",
-    "list",
-    "median",
-    "stddev",
-    "variance",
-    "bool_and",
-    "bool_or",
-    "listagg",
-];
-
 pub(crate) fn check(ctx: &Context<'_>) -> Vec<Hit> {
     walk::queries(ctx.statement).into_iter().filter_map(|(q, _)| hit(ctx, q)).collect()
 }
@@ -126,7 +104,7 @@ fn hit(ctx: &Context<'_>, q: &Query) -> Option<Hit> {
                         windows += 1;
                         fits &= prefix_window(f, over, keys);
                     }
-                    None => fits &= !is_aggregate(f),
+                    None => fits &= !walk::is_aggregate(f),
                 }
             }
             ControlFlow::<()>::Continue(())
@@ -187,11 +165,6 @@ fn prefix_window(f: &Function, over: &WindowType, keys: &[sqlparser::ast::OrderB
         && spec.partition_by.is_empty()
         && spec.window_frame.is_none()
         && spec.order_by == keys
-}
-
-fn is_aggregate(f: &Function) -> bool {
-    let name = f.name.to_string().to_ascii_lowercase();
-    AGGREGATES.contains(&name.as_str())
 }
 
 fn same_name(expr: &Expr, alias: &str) -> bool {
