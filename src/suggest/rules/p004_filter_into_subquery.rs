@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     BinaryOperator, Cte, Distinct, Expr, GroupByExpr, JoinOperator, Query, Select, SelectItem,
-    SetExpr, Statement, TableFactor, visit_expressions, visit_relations,
+    SetExpr, Statement, TableFactor, WindowType, visit_expressions, visit_relations,
 };
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
@@ -22,8 +22,8 @@ pub(crate) const RULE: Rule = Rule {
 ## What it does
 Finds a condition in WHERE (one of its AND-ed parts) whose columns all come from one derived
 table or CTE (used once), when that subquery only selects and filters rows (no GROUP BY,
-DISTINCT, window function, LIMIT or set operation) and is not the optional side of an outer
-join.
+DISTINCT, LIMIT or set operation; window functions only when every column of the condition is
+a PARTITION BY key of each of them) and is not the optional side of an outer join.
 
 ## Why is this slow?
 The subquery produces every row it would for any reader, and the condition throws most of
@@ -39,7 +39,9 @@ next to the rows it is about also makes the subquery's cost visible to whoever r
 Moves the condition into the subquery's WHERE, each column replaced by the expression the
 subquery computes it from (`state` becomes `o.status`). Safe: a subquery that only projects
 and filters gives, for each of its input rows, one row or none, so filtering before or after
-keeps the same rows. Not offered for conditions with a subquery or a volatile function
+keeps the same rows; below window functions, a condition on their common partition keys keeps
+or drops whole partitions, so the windows' values in the kept ones do not change, and the
+windows sort fewer rows. Not offered for conditions with a subquery or a volatile function
 (`random()`), nor when the subquery's columns come from `*` over several tables.",
 };
 
@@ -201,19 +203,44 @@ fn inner_query<'a>(
     {
         return None;
     }
-    let computes_over_rows = select.projection.iter().any(|item| {
+    let aggregates = select.projection.iter().any(|item| {
         let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
             return false;
         };
         visit_expressions(e, |e| match e {
-            Expr::Function(f) if f.over.is_some() || walk::is_aggregate(f) => {
-                ControlFlow::Break(())
-            }
+            Expr::Function(f) if walk::is_aggregate(f) => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
         })
         .is_break()
     });
-    (!computes_over_rows).then_some(select.as_ref())
+    (!aggregates).then_some(select.as_ref())
+}
+
+/// The PARTITION BY keys every window function of the select shares (`None` without a
+/// window; an empty list when a window has none or uses a named window).
+fn shared_partition_keys(select: &Select) -> Option<Vec<Expr>> {
+    let mut shared: Option<Vec<Expr>> = None;
+    for item in &select.projection {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            continue;
+        };
+        let _ = visit_expressions(e, |e| {
+            if let Expr::Function(f) = e
+                && let Some(over) = &f.over
+            {
+                let keys: Vec<Expr> = match over {
+                    WindowType::WindowSpec(spec) => spec.partition_by.clone(),
+                    WindowType::NamedWindow(_) => Vec::new(),
+                };
+                shared = Some(match shared.take() {
+                    None => keys,
+                    Some(before) => before.into_iter().filter(|k| keys.contains(k)).collect(),
+                });
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    shared
 }
 
 /// How many times the statement reads a relation of this (one-part) name.
@@ -244,13 +271,21 @@ fn push(
     inner: &Select,
     single: bool,
 ) -> Option<Edit> {
-    // What each column is inside.
+    // What each column is inside. Below a window, only a key every window partitions by may
+    // filter: it keeps or drops whole partitions, so the values in the kept ones stay.
+    let partition_keys = shared_partition_keys(inner);
     let mut sources: Vec<(String, String)> = Vec::new();
     for column in columns {
         if sources.iter().any(|(c, _)| c == column) {
             continue;
         }
-        sources.push((column.clone(), source_of(ctx, inner, column)?));
+        let (text, expr) = source_of(ctx, inner, column)?;
+        if let Some(keys) = &partition_keys
+            && !keys.iter().any(|k| same_column(k, expr, column))
+        {
+            return None;
+        }
+        sources.push((column.clone(), text));
     }
     // The condition's text with each column reference replaced, token by token.
     let first = ctx.tokens.index_at(start);
@@ -308,7 +343,11 @@ fn push(
 /// The text of the expression a subquery's output column is computed from (parenthesized
 /// unless it is a column or a constant); a column a `*` passes through keeps its name when the
 /// subquery reads one relation.
-fn source_of(ctx: &Context<'_>, inner: &Select, column: &str) -> Option<String> {
+fn source_of<'s>(
+    ctx: &Context<'_>,
+    inner: &'s Select,
+    column: &str,
+) -> Option<(String, Option<&'s Expr>)> {
     for item in &inner.projection {
         let expr = match item {
             SelectItem::ExprWithAlias { expr, alias } if alias.value.to_lowercase() == column => {
@@ -328,13 +367,14 @@ fn source_of(ctx: &Context<'_>, inner: &Select, column: &str) -> Option<String> 
         };
         let (start, end) = ctx.expr_range(expr)?;
         let text = ctx.tokens.text_of(start, end);
-        return Some(match expr {
+        let text = match expr {
             Expr::Identifier(_)
             | Expr::CompoundIdentifier(_)
             | Expr::Value(_)
             | Expr::Nested(_) => text.to_string(),
             _ => format!("({text})"),
-        });
+        };
+        return Some((text, Some(expr)));
     }
     let star = inner
         .projection
@@ -342,5 +382,20 @@ fn source_of(ctx: &Context<'_>, inner: &Select, column: &str) -> Option<String> 
         .any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)));
     let one_relation =
         inner.from.len() == 1 && inner.from.first().is_some_and(|f| f.joins.is_empty());
-    (star && one_relation).then(|| column.to_string())
+    (star && one_relation).then(|| (column.to_string(), None))
+}
+
+/// Whether a window key is the subquery's source of `column`: the same expression, or, for a
+/// column `*` passes through, the column by its name.
+fn same_column(key: &Expr, source: Option<&Expr>, column: &str) -> bool {
+    match source {
+        Some(expr) => key == expr,
+        None => match key {
+            Expr::Identifier(i) => i.value.to_lowercase() == column,
+            Expr::CompoundIdentifier(parts) => {
+                parts.last().is_some_and(|i| i.value.to_lowercase() == column)
+            }
+            _ => false,
+        },
+    }
 }
