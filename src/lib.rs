@@ -8,6 +8,7 @@
 //! settings that apply to a path, `cli` wires commands to all of it, and `corpus` measures
 //! accuracy against third-party cases.
 
+pub mod ab;
 pub mod cli;
 pub mod collect;
 pub mod config;
