@@ -1,5 +1,6 @@
 //! The one integration test binary (STYLE: one binary, modules per area).
 
+mod ab;
 mod bad_input;
 mod cli;
 mod common;

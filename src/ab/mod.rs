@@ -38,7 +38,7 @@ pub const EXPERIMENT_VERSION: u32 = 1;
 pub const ALPHA: f64 = 0.05;
 
 /// Bootstrap resamples for the interval of the ratio.
-const RESAMPLES: usize = 10_000;
+const RESAMPLES: usize = 2_000;
 
 /// The fewest successful runs per side a verdict rests on.
 const MIN_RUNS: usize = 3;
@@ -206,7 +206,7 @@ pub fn compare(metric: Metric, control: &[f64], treatment: &[f64]) -> Option<Com
     // Logs of times: a process that used no measurable CPU counts as 1 µs.
     let log = |v: &[f64]| v.iter().map(|x| x.max(1e-3).ln()).collect::<Vec<_>>();
     let (lc, lt) = (log(control), log(treatment));
-    let mut rng = Rng::new(0x5EED_AB);
+    let mut rng = Rng::new(0x005E_EDAB);
     let boot = stats::bootstrap_ratio(control, treatment, RESAMPLES, 1.0 - ALPHA, &mut rng);
     let mann_whitney = stats::mann_whitney(control, treatment);
     let welch_log = stats::welch(&lc, &lt);

@@ -25,11 +25,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// A uniform index in `0..n` (`n` > 0), by Lemire's multiply-shift (its bias, at most
-    /// n / 2^64, does not matter here).
+    /// A uniform index in `0..n` (`0 < n < 2³²`), by Lemire's multiply-shift on the high 32
+    /// bits (its bias, at most n / 2³², does not matter here).
     pub fn below(&mut self, n: usize) -> usize {
-        let wide = u128::from(self.next_u64()) * n as u128;
-        usize::try_from(wide >> 64).unwrap_or(0)
+        let n = u64::try_from(n).unwrap_or(u64::MAX).min(u64::from(u32::MAX));
+        usize::try_from(((self.next_u64() >> 32) * n) >> 32).unwrap_or(0)
     }
 
     /// Shuffle in place (Fisher-Yates).
@@ -62,6 +62,21 @@ fn sorted(values: &[f64]) -> Vec<f64> {
 
 pub fn median(values: &[f64]) -> Option<f64> {
     quantile_sorted(&sorted(values), 0.5)
+}
+
+/// The median of values that may be reordered: a selection, not a sort (the bootstrap takes
+/// tens of thousands of medians).
+fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let (below, &mut middle, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 {
+        return Some(middle);
+    }
+    let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(f64::midpoint(lower, middle))
 }
 
 /// A sample's center and spread.
@@ -129,7 +144,7 @@ pub fn bootstrap_ratio(
         for x in &mut b {
             *x = treatment[rng.below(treatment.len())];
         }
-        let (ma, mb) = (median(&a)?, median(&b)?);
+        let (ma, mb) = (median_in_place(&mut a)?, median_in_place(&mut b)?);
         if ma > 0.0 {
             ratios.push(mb / ma);
         }
@@ -181,13 +196,17 @@ pub fn mann_whitney(control: &[f64], treatment: &[f64]) -> Option<Test> {
     let (mut rank_sum_t, mut tie_term, mut i) = (0.0, 0.0, 0);
     while i < n {
         let mut j = i;
-        while j + 1 < n && pooled[j + 1].0 == pooled[i].0 {
+        while j + 1 < n && pooled[j + 1].0.total_cmp(&pooled[i].0).is_eq() {
             j += 1;
         }
         #[allow(clippy::cast_precision_loss)]
-        let (mid, t) = ((i + j) as f64 / 2.0 + 1.0, (j - i + 1) as f64);
+        let (mid, t, ours) = (
+            (i + j) as f64 / 2.0 + 1.0,
+            (j - i + 1) as f64,
+            pooled[i..=j].iter().filter(|p| p.1).count() as f64,
+        );
         tie_term += t * t * t - t;
-        rank_sum_t += mid * pooled[i..=j].iter().filter(|p| p.1).count() as f64;
+        rank_sum_t += mid * ours;
         i = j + 1;
     }
     #[allow(clippy::cast_precision_loss)]
@@ -256,8 +275,9 @@ pub fn welch(control: &[f64], treatment: &[f64]) -> Option<Test> {
     let se2 = a + b;
     if se2 <= 0.0 {
         // No spread at all: identical constants, or two different ones.
-        let p = if m1 == m2 { 1.0 } else { 0.0 };
-        let t = if m1 == m2 { 0.0 } else { (m2 - m1).signum() * f64::INFINITY };
+        let same = m1.total_cmp(&m2).is_eq();
+        let p = if same { 1.0 } else { 0.0 };
+        let t = if same { 0.0 } else { (m2 - m1).signum() * f64::INFINITY };
         return Some(Test { statistic: t, p_value: p, df: None, exact: None });
     }
     let t = (m2 - m1) / se2.sqrt();
@@ -335,25 +355,26 @@ pub fn regularized_beta(x: f64, a: f64, b: f64) -> f64 {
 
 /// The value of `b₀ + a₁/(b₁ + a₂/(b₂ + …))` with `b₀ = 0`, by the modified Lentz method;
 /// `None` when it does not converge in 10 000 terms.
-fn lentz(a: impl Fn(u32) -> f64, b: impl Fn(u32) -> f64) -> Option<f64> {
+fn lentz(numerator: impl Fn(u32) -> f64, denominator: impl Fn(u32) -> f64) -> Option<f64> {
     const TINY: f64 = 1e-300;
     const EPS: f64 = 1e-15;
-    let mut f = TINY;
-    let (mut c, mut d) = (f, 0.0);
+    let mut value = TINY;
+    let (mut c, mut d) = (value, 0.0);
     for k in 1..10_000 {
-        d = b(k) + a(k) * d;
+        let (ak, bk) = (numerator(k), denominator(k));
+        d = bk + ak * d;
         if d.abs() < TINY {
             d = TINY;
         }
-        c = b(k) + a(k) / c;
+        c = bk + ak / c;
         if c.abs() < TINY {
             c = TINY;
         }
         d = 1.0 / d;
         let delta = c * d;
-        f *= delta;
+        value *= delta;
         if (delta - 1.0).abs() < EPS {
-            return Some(f);
+            return Some(value);
         }
     }
     None
@@ -433,6 +454,7 @@ pub fn mean(values: &[f64]) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
 
@@ -514,6 +536,12 @@ mod tests {
         // Same seed, same interval.
         let again = bootstrap_ratio(&A, &B, 2000, 0.95, &mut Rng::new(7)).unwrap();
         assert_eq!(again.1, ci);
+        for n in 1..8 {
+            let mut v: Vec<f64> = (0..n).map(|i| f64::from((i * 7) % 5 + i)).collect();
+            assert_eq!(median_in_place(&mut v.clone()), median(&v), "{v:?}");
+            v.reverse();
+            assert_eq!(median_in_place(&mut v), median(&v));
+        }
     }
 
     #[test]

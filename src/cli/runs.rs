@@ -248,7 +248,7 @@ fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> Vec<HistoryRun>
     out
 }
 
-const CSV_COLUMNS: [&str; 22] = [
+const CSV_COLUMNS: [&str; 24] = [
     "started_at",
     "commit",
     "dirty",
@@ -270,6 +270,8 @@ const CSV_COLUMNS: [&str; 22] = [
     "program",
     "job",
     "run_id",
+    "experiment",
+    "warmup",
     "lineage_change",
 ];
 
@@ -281,6 +283,7 @@ fn write_csv(out: &mut impl Write, runs: &[HistoryRun]) -> std::io::Result<()> {
             .iter()
             .map(|c| match value.get(c) {
                 Some(serde_json::Value::String(s)) => csv_cell(s),
+                Some(serde_json::Value::Null) | None if *c == "warmup" => "false".to_string(),
                 Some(serde_json::Value::Null) | None => String::new(),
                 Some(other) => other.to_string(),
             })
@@ -319,7 +322,10 @@ fn write_text(out: &mut impl Write, runs: &[HistoryRun]) -> std::io::Result<()> 
             r.subject().unwrap_or("-"),
             r.status,
             r.source,
-            r.variant.as_deref().map(|v| format!(" [{v}]")).unwrap_or_default(),
+            r.variant
+                .as_deref()
+                .map(|v| format!(" [{v}{}]", if r.warmup { ", warm-up" } else { "" }))
+                .unwrap_or_default(),
             r.wall_ms,
             ms(r.user_ms),
             ms(r.sys_ms),

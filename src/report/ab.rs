@@ -1,6 +1,7 @@
 //! A/B experiments for people: an experiment's report as text or Markdown, and the list of
 //! experiments. (JSON is the report's own serialization.)
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::ab::{Comparison, Experiment, Group, Metric, Report, Status, Verdict};
@@ -97,14 +98,17 @@ fn verdict_line(group: &Group) -> String {
     };
     let mut line = format!("{}: {figures}", group.verdict.words());
     if group.verdict == Verdict::NoDifference {
-        line.push_str(&match (wall.runs_needed, wall.ratio) {
-            (Some(n), Some(r)) => format!(
-                "; the observed {:+.1} % would need about {n} runs per side to detect ({} more)",
-                (r - 1.0) * 100.0,
-                wall.more_runs.unwrap_or(0)
-            ),
-            _ => "; no difference observed at all".to_string(),
-        });
+        match (wall.runs_needed, wall.ratio) {
+            (Some(n), Some(r)) => {
+                let _ = write!(
+                    line,
+                    "; the observed {:+.1} % would need about {n} runs per side to detect ({} more)",
+                    (r - 1.0) * 100.0,
+                    wall.more_runs.unwrap_or(0)
+                );
+            }
+            _ => line.push_str("; no difference observed at all"),
+        }
     }
     line
 }

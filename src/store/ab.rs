@@ -18,7 +18,7 @@ pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 100
         && !id.starts_with(['.', '-'])
-        && !id.ends_with(".lock")
+        && !id.to_ascii_lowercase().ends_with(".lock")
         && !id.contains("..")
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
