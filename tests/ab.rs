@@ -276,6 +276,28 @@ fn failed_runs_are_recorded_and_counted_apart() {
     assert!(again.stderr.contains("exists already"), "{}", again.stderr);
     let missing = repo.lineage(&["ab", "report", "nope"]);
     assert!(missing.stderr.contains("known: broken"), "{}", missing.stderr);
+    // Run from a folder the revisions do not have: the tool fails, says why, cleans up.
+    repo.write("untracked/x", "");
+    let out = super::common::run_in(
+        &repo.path().join("untracked"),
+        &[
+            "ab",
+            "run",
+            "--control",
+            "HEAD",
+            "--treatment",
+            "HEAD",
+            "--name",
+            "nowhere",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("folder untracked does not exist in control"), "{}", out.stderr);
+    assert_eq!(report(&repo, "nowhere")["experiment"]["status"], "failed");
+    assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 1);
 }
 
 #[test]

@@ -89,6 +89,9 @@ pub enum Status {
     Done,
     /// Stopped by a signal (Ctrl-C): the runs made so far are recorded.
     Interrupted,
+    /// git-lineage failed before every run was made (a worktree could not be made, the
+    /// folder is missing in a variant, …): the runs made so far are recorded.
+    Failed,
 }
 
 /// The summary of the verdict kept with the experiment, for `ab list`.

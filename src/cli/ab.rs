@@ -163,7 +163,16 @@ fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitStatus> {
     }
     let made = run_in_worktrees(&repo, &experiment, args, &folder, &stop);
     experiment.finished_at = Some(rfc3339(std::time::SystemTime::now()));
-    let (failed, interrupted) = made?;
+    let (failed, interrupted) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            experiment.status = Status::Failed;
+            if let Err(store) = stored::save(&repo, &experiment) {
+                eprintln!("git-lineage: {:#}", anyhow::Error::from(store));
+            }
+            return Err(e);
+        }
+    };
     experiment.status = if interrupted { Status::Interrupted } else { Status::Done };
     let (records, _) = runs::read_all(&repo)?;
     let mut report = ab::analyze(&experiment, &records);
@@ -256,7 +265,11 @@ fn run_in_worktrees(
     let mut dirs = Vec::new();
     for (variant, side) in [(CONTROL, &experiment.control), (TREATMENT, &experiment.treatment)] {
         let name = format!("{WORKTREE_PREFIX}{}-{variant}", experiment.id);
-        dirs.push((variant, trees.add(&name, &side.commit)?.join(folder)));
+        let dir = trees.add(&name, &side.commit)?.join(folder);
+        if !dir.is_dir() {
+            bail!("the folder {} does not exist in {variant}", folder.display());
+        }
+        dirs.push((variant, dir));
     }
     let me = std::env::current_exe().context("finding git-lineage itself")?;
     let order = ab::schedule(&experiment.first, experiment.runs, experiment.warmup);
@@ -268,9 +281,6 @@ fn run_in_worktrees(
         }
         let dir = dirs.iter().find(|(v, _)| *v == variant).map(|(_, d)| d.as_path());
         let dir = dir.context("a variant without a worktree")?;
-        if !dir.is_dir() {
-            bail!("{} does not exist in {} ({variant})", folder.display(), variant);
-        }
         let mut run = Command::new(&me);
         run.arg("run").args(["--variant", variant, "--experiment", &experiment.id]);
         if warmup {

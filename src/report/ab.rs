@@ -78,6 +78,7 @@ fn status(e: &Experiment) -> &'static str {
         Status::Running => "running",
         Status::Done => "done",
         Status::Interrupted => "interrupted",
+        Status::Failed => "failed",
     }
 }
 
