@@ -101,11 +101,14 @@ fn verdict_line(group: &Group) -> String {
     if group.verdict == Verdict::NoDifference {
         match (wall.runs_needed, wall.ratio) {
             (Some(n), Some(r)) => {
+                let more = match wall.more_runs.unwrap_or(0) {
+                    0 => "as many as were made".to_string(),
+                    more => format!("{more} more"),
+                };
                 let _ = write!(
                     line,
-                    "; the observed {:+.1} % would need about {n} runs per side to detect ({} more)",
+                    "; the observed {:+.1} % would need about {n} runs per side to detect ({more})",
                     (r - 1.0) * 100.0,
-                    wall.more_runs.unwrap_or(0)
                 );
             }
             _ => line.push_str("; no difference observed at all"),
