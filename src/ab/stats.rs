@@ -505,6 +505,17 @@ mod tests {
         let t = mann_whitney(&x, &y).unwrap();
         assert_eq!((t.statistic, t.exact), (43.5, Some(false)));
         assert!(close(t.p_value, 0.078_195_114_292_281_64, 1e-10), "{t:?}");
+        // More than 60 values: the normal approximation (method="asymptotic"); fewer, exact.
+        let x: Vec<f64> =
+            (0..35).map(|i| f64::from(i) * 1.7 % 13.0 + f64::from(i) * 0.01).collect();
+        let y: Vec<f64> =
+            (0..30).map(|i| f64::from(i) * 2.3 % 11.0 + f64::from(i) * 0.013 + 0.5).collect();
+        let t = mann_whitney(&x, &y).unwrap();
+        assert_eq!((t.statistic, t.exact), (508.0, Some(false)));
+        assert!(close(t.p_value, 0.828_111_664_542_754_4, 1e-10), "{t:?}");
+        let t = mann_whitney(&x[..9], &y[..8]).unwrap();
+        assert_eq!((t.statistic, t.exact), (31.0, Some(true)));
+        assert!(close(t.p_value, 0.672_974_084_738_790_6, 1e-12), "{t:?}");
     }
 
     #[test]
