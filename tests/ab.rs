@@ -9,19 +9,26 @@ use git_lineage::collect::record::RunRecord;
 use super::common::repo::TestRepo;
 use super::common::run_with_env;
 
-/// A shell script that burns CPU for a number of loop turns given in `n.txt`: the work of a
-/// revision is what its `n.txt` says.
-const BUSY: &str = "n=$(cat n.txt)\ni=0\nwhile [ \"$i\" -lt \"$n\" ]; do i=$((i+1)); done\n";
+/// A shell script that sleeps and then burns CPU for a number of loop turns, both given in
+/// `work.txt` (`SECONDS TURNS`): the work of a revision is what its `work.txt` says. Mostly
+/// sleep, so that the other tests running beside this one on a small machine disturb it less.
+const BUSY: &str =
+    "read s n < work.txt\nsleep \"$s\"\ni=0\nwhile [ \"$i\" -lt \"$n\" ]; do i=$((i+1)); done\n";
 
-/// Turns of the loop for the control: about 100 ms of CPU in dash.
-const CONTROL_TURNS: u32 = 80_000;
+/// The control's work: 60 ms of sleep and about 40 ms of CPU in dash.
+const CONTROL_WORK: (f64, u32) = (0.06, 30_000);
 
-fn busy_repo(turns: &[u32]) -> (TestRepo, Vec<String>) {
+/// The experiments of these tests run one at a time: two at once on a two-core machine would
+/// measure each other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn busy_repo(work: &[(f64, u32)]) -> (TestRepo, Vec<String>) {
     let mut repo = TestRepo::new();
-    let commits = turns
+    let commits = work
         .iter()
-        .map(|n| {
-            repo.commit(&[("busy.sh", BUSY), ("n.txt", &format!("{n}\n"))], &format!("{n} turns"))
+        .map(|(s, n)| {
+            let text = format!("{s} {n}\n");
+            repo.commit(&[("busy.sh", BUSY), ("work.txt", &text)], &format!("{s} s, {n} turns"))
         })
         .collect();
     (repo, commits)
@@ -42,11 +49,13 @@ fn records(repo: &TestRepo) -> Vec<RunRecord> {
 
 #[test]
 fn a_real_speedup_of_30_percent_is_found_and_the_work_tree_is_untouched() {
-    let (repo, commits) = busy_repo(&[CONTROL_TURNS, CONTROL_TURNS * 7 / 10]);
+    let _one = ONE_AT_A_TIME.lock();
+    let (s, n) = CONTROL_WORK;
+    let (repo, commits) = busy_repo(&[(s, n), (s * 0.7, n * 7 / 10)]);
     // The user's work: a changed file, a staged change, an untracked file.
     repo.write("busy.sh", "echo edited\n");
-    repo.write("n.txt", "5\n");
-    repo.git(&["add", "n.txt"]);
+    repo.write("work.txt", "0 5\n");
+    repo.git(&["add", "work.txt"]);
     repo.write("notes.txt", "mine\n");
     let before = (repo.git(&["status", "--porcelain"]), repo.git(&["diff", "--cached"]));
     let out = repo.lineage(&[
@@ -119,7 +128,8 @@ fn writeln_stderr(text: &str) -> std::io::Result<()> {
 /// still fail now and then by chance alone (about once in 30); pooled sets do not.
 #[test]
 fn an_a_a_experiment_finds_no_difference_in_95_of_100_repetitions() {
-    let (repo, _) = busy_repo(&[CONTROL_TURNS / 2]);
+    let _one = ONE_AT_A_TIME.lock();
+    let (repo, _) = busy_repo(&[CONTROL_WORK]);
     let out = repo.lineage(&[
         "ab",
         "run",
@@ -167,6 +177,7 @@ fn an_a_a_experiment_finds_no_difference_in_95_of_100_repetitions() {
 
 #[test]
 fn runs_the_command_records_are_grouped_per_transformation() {
+    let _one = ONE_AT_A_TIME.lock();
     let mut repo = TestRepo::new();
     let inner = "git-lineage run --transformation etl/load.sql#1 -- sh -c 'n=$(cat n.txt); i=0; while [ $i -lt $n ]; do i=$((i+1)); done'\n\
                  printf '{\"job\":\"export\",\"started_at\":\"2026-11-24T10:00:00Z\",\"wall_ms\":%s,\"run_id\":\"%s\"}\\n' \"$(cat n.txt)\" \"$(date +%s%N)\" > r.jsonl\n\
@@ -302,6 +313,7 @@ fn failed_runs_are_recorded_and_counted_apart() {
 
 #[test]
 fn an_interrupted_experiment_stops_cleans_up_and_keeps_its_runs() {
+    let _one = ONE_AT_A_TIME.lock();
     let mut repo = TestRepo::new();
     repo.commit(&[("a", "")], "one");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_git-lineage"))
