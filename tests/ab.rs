@@ -179,10 +179,10 @@ fn an_a_a_experiment_finds_no_difference_in_95_of_100_repetitions() {
 fn runs_the_command_records_are_grouped_per_transformation() {
     let _one = ONE_AT_A_TIME.lock();
     let mut repo = TestRepo::new();
-    let inner = "git-lineage run --transformation etl/load.sql#1 -- sh -c 'n=$(cat n.txt); i=0; while [ $i -lt $n ]; do i=$((i+1)); done'\n\
+    let inner = "git-lineage run --variant mine --transformation etl/load.sql#1 -- sh -c 'n=$(cat n.txt); i=0; while [ $i -lt $n ]; do i=$((i+1)); done'\n\
                  printf '{\"job\":\"export\",\"started_at\":\"2026-11-24T10:00:00Z\",\"wall_ms\":%s,\"run_id\":\"%s\"}\\n' \"$(cat n.txt)\" \"$(date +%s%N)\" > r.jsonl\n\
                  git-lineage import jsonl r.jsonl\n";
-    repo.commit(
+    let slow = repo.commit(
         &[
             ("etl/load.sql", "INSERT INTO mart.a SELECT x FROM raw.a"),
             ("run.sh", inner),
@@ -190,7 +190,7 @@ fn runs_the_command_records_are_grouped_per_transformation() {
         ],
         "slow",
     );
-    repo.commit(&[("n.txt", "100")], "fast");
+    let fast = repo.commit(&[("n.txt", "100")], "fast");
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_git-lineage")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let out = run_with_env(
@@ -228,11 +228,21 @@ fn runs_the_command_records_are_grouped_per_transformation() {
     // The imported job's wall time is what n.txt said: 5000 against 100.
     assert_eq!(groups[1]["verdict"], "faster", "{:#}", groups[1]);
     assert!((groups[1]["metrics"][0]["ratio"].as_f64().unwrap() - 0.02).abs() < 1e-9);
-    // The nested runs carry the variant of the worktree they ran in, on its commit.
+    // The nested runs carry the variant of the worktree they ran in (over the inner
+    // `--variant mine`), on its commit.
     let runs = records(&repo);
     let nested: Vec<&RunRecord> = runs.iter().filter(|r| r.source != ab::SOURCE).collect();
     assert_eq!(nested.len(), 24);
     assert!(nested.iter().all(|r| r.experiment.as_deref() == Some("nested")));
+    for r in &nested {
+        let variant = r.variant.as_deref().unwrap_or_default();
+        let commit = match variant {
+            "control" => &slow,
+            "treatment" => &fast,
+            _ => panic!("{r:?}"),
+        };
+        assert_eq!(&r.commit, commit, "{r:?}");
+    }
     let text = repo.lineage(&["ab", "report", "nested"]).stdout;
     assert!(
         text.contains("transformations the command recorded:\n  etl/load.sql#1 (5 + 5 runs)"),

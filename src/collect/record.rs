@@ -101,12 +101,13 @@ pub fn experiment_from_env() -> Option<(String, Option<String>, bool)> {
 }
 
 impl RunRecord {
-    /// Label the record with the experiment of the environment, if any (its variant only
-    /// when the record names none).
+    /// Label the record with the experiment of the environment, if any: its variant is the
+    /// one the experiment ran (over a `--variant` of the inner command), so that the
+    /// experiment's report finds it.
     pub fn label_from_env(&mut self) {
         if let Some((experiment, variant, warmup)) = experiment_from_env() {
-            self.experiment.get_or_insert(experiment);
-            if self.variant.is_none() {
+            self.experiment = Some(experiment);
+            if variant.is_some() {
                 self.variant = variant;
             }
             self.warmup |= warmup;
