@@ -23,8 +23,9 @@ fn p_value(p: Option<f64>) -> String {
     }
 }
 
+/// The first ten characters of a commit id (the whole text when it is not a hex id).
 fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
+    commit.get(..10).unwrap_or(commit)
 }
 
 /// The cells of a comparison: metric, control, treatment, ratio, interval, the two p-values
