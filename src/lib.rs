@@ -3,11 +3,12 @@
 //! Data flows one way through the modules, in the order they are declared:
 //! `extract` (bytes of one file -> its lineage fragment, pure) -> `graph` (fragments -> the
 //! lineage graph) -> `store` (snapshots as git notes, the fragment cache) -> `report` (fragments or graph ->
-//! JSON, text); `predict` trains run-cost models and runs them with ONNX Runtime; `workers`
+//! JSON, text); `ab` judges A/B experiments on labelled runs; `predict` trains run-cost models and runs them with ONNX Runtime; `workers`
 //! spreads files over the cores; `config` resolves the
 //! settings that apply to a path, `cli` wires commands to all of it, and `corpus` measures
 //! accuracy against third-party cases.
 
+pub mod ab;
 pub mod cli;
 pub mod collect;
 pub mod config;

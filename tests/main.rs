@@ -1,5 +1,6 @@
 //! The one integration test binary (STYLE: one binary, modules per area).
 
+mod ab;
 mod bad_input;
 mod cli;
 mod common;
@@ -32,12 +33,14 @@ fn no_forgotten_test_files() {
     }
 }
 
-/// Dependencies point one way (ARCHITECTURE.md): extraction (and the suggestion rules) is pure, so it must not touch the
+/// Dependencies point one way (ARCHITECTURE.md): extraction (and the suggestion rules, and the
+/// A/B statistics) is pure, so it must not touch the
 /// file system, git, or standard output outside its tests.
 #[test]
 fn extract_and_graph_do_no_io() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut stack = vec![root.join("extract"), root.join("graph"), root.join("suggest")];
+    let mut stack =
+        vec![root.join("extract"), root.join("graph"), root.join("suggest"), root.join("ab")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

@@ -166,6 +166,7 @@ fn place_and_record(
     let (mut records, mut unmapped) = (Vec::new(), Vec::new());
     for run in imported.runs {
         let mut record = run.record;
+        record.label_from_env();
         let hinted = match &run.commit {
             Some(CommitHint::Required(rev)) => match repo.resolve_commit(rev) {
                 Ok(commit) => Some(commit),

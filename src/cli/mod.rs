@@ -1,5 +1,6 @@
 //! Commands: clap arguments and the wiring from them to the library. Nothing else lives here.
 
+mod ab;
 mod debug;
 mod evaluate;
 mod extract;
@@ -57,6 +58,11 @@ pub enum Command {
     /// Runs whose duration or peak memory is far from their transformation's history, with
     /// what changed since the run before (exit code 1 when there are any).
     Anomalies(runs::AnomaliesArgs),
+    /// A/B tests on real runs: `ab run` runs a command in two revisions, alternating, each in
+    /// a temporary worktree, and records every run; `ab report` judges which one is faster;
+    /// `ab list` lists the experiments.
+    #[command(subcommand)]
+    Ab(ab::AbCommand),
     /// Train the cost model on the recorded runs joined with the lineage of their commits;
     /// stored in `refs/lineage/model`.
     Train(predict::TrainArgs),
@@ -117,6 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Import(c) => import::run(&c),
         Command::History(a) => runs::run_history(&a),
         Command::Anomalies(a) => runs::run_anomalies(&a),
+        Command::Ab(c) => ab::run(&c),
         Command::Train(a) => predict::run_train(&a),
         Command::Predict(a) => predict::run_predict(&a),
         Command::Suggest(a) => suggest::run_suggest(&a),

@@ -123,8 +123,9 @@ pub fn join_runs(
     let mut joined = Vec::new();
     let mut past = Vec::new();
     for record in records {
-        // A dirty run ran code that no commit has; a failed one did not finish.
-        if record.dirty || record.status != "success" {
+        // A dirty run ran code that no commit has; a failed one did not finish; an A/B
+        // experiment's warm-up run is cold on purpose.
+        if record.dirty || record.status != "success" || record.warmup {
             continue;
         }
         let Some(id) = record.transformation.clone() else { continue };

@@ -10,7 +10,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::ExitStatus;
-use crate::collect::record::{FACTS_ENV, Facts, RunContext, RunRecord};
+use crate::ab;
+use crate::collect::record::{
+    EXPERIMENT_ENV, FACTS_ENV, Facts, RunContext, RunRecord, VARIANT_ENV, WARMUP_ENV,
+};
 use crate::collect::{anomaly, measure};
 use crate::config::Overrides;
 use crate::extract::{Fragment, Transformation};
@@ -35,6 +38,14 @@ pub struct RunArgs {
     /// `$GIT_LINEAGE_RUN_FACTS`, and those win over the flags.
     #[arg(long)]
     rows_out: Option<u64>,
+    /// The A/B experiment this run is one whole run of (`git lineage ab run` gives it): the
+    /// record's source is `ab`, and the command's own runs are labelled through
+    /// `$GIT_LINEAGE_EXPERIMENT`, `$GIT_LINEAGE_VARIANT` and `$GIT_LINEAGE_WARMUP`.
+    #[arg(long, hide = true)]
+    experiment: Option<String>,
+    /// A warm-up run of the experiment: recorded, never counted.
+    #[arg(long, hide = true, requires = "experiment")]
+    warmup: bool,
     /// The command, after `--`.
     #[arg(last = true, required = true)]
     command: Vec<OsString>,
@@ -57,8 +68,13 @@ pub fn run_run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
     let facts_file = tempfile::NamedTempFile::new()
         .map_err(|e| eprintln!("git-lineage: no facts file for this run: {e}"))
         .ok();
-    let env: Vec<(&str, &std::ffi::OsStr)> =
+    let mut env: Vec<(&str, &std::ffi::OsStr)> =
         facts_file.iter().map(|f| (FACTS_ENV, f.path().as_os_str())).collect();
+    if let Some(experiment) = &args.experiment {
+        env.push((EXPERIMENT_ENV, experiment.as_ref()));
+        env.push((VARIANT_ENV, args.variant.as_deref().unwrap_or_default().as_ref()));
+        env.push((WARMUP_ENV, if args.warmup { "1" } else { "0" }.as_ref()));
+    }
     let measured = match measure::run(&args.command, &env) {
         Ok(measured) => measured,
         Err(e @ measure::MeasureError::Spawn { .. }) => {
@@ -77,7 +93,12 @@ pub fn run_run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
             }
             None => context,
         };
-        let record = RunRecord::measured(context, &measured);
+        let mut record = RunRecord::measured(context, &measured);
+        if args.experiment.is_some() {
+            record.source = ab::SOURCE.to_string();
+        } else {
+            record.label_from_env();
+        }
         if let Err(e) = repo.append_note_line(RUNS_REF, &record.commit, &record.to_line()) {
             eprintln!("git-lineage: the run was not recorded: {:#}", anyhow::Error::from(e));
         }
@@ -106,6 +127,8 @@ fn context(repo: &Repo, args: &RunArgs) -> anyhow::Result<RunContext> {
             .command
             .first()
             .and_then(|p| Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned())),
+        experiment: args.experiment.clone(),
+        warmup: args.warmup,
     })
 }
 
@@ -225,7 +248,7 @@ fn with_lineage_changes(repo: &Repo, records: Vec<RunRecord>) -> Vec<HistoryRun>
     out
 }
 
-const CSV_COLUMNS: [&str; 22] = [
+const CSV_COLUMNS: [&str; 24] = [
     "started_at",
     "commit",
     "dirty",
@@ -247,6 +270,8 @@ const CSV_COLUMNS: [&str; 22] = [
     "program",
     "job",
     "run_id",
+    "experiment",
+    "warmup",
     "lineage_change",
 ];
 
@@ -258,6 +283,7 @@ fn write_csv(out: &mut impl Write, runs: &[HistoryRun]) -> std::io::Result<()> {
             .iter()
             .map(|c| match value.get(c) {
                 Some(serde_json::Value::String(s)) => csv_cell(s),
+                Some(serde_json::Value::Null) | None if *c == "warmup" => "false".to_string(),
                 Some(serde_json::Value::Null) | None => String::new(),
                 Some(other) => other.to_string(),
             })
@@ -296,7 +322,10 @@ fn write_text(out: &mut impl Write, runs: &[HistoryRun]) -> std::io::Result<()> 
             r.subject().unwrap_or("-"),
             r.status,
             r.source,
-            r.variant.as_deref().map(|v| format!(" [{v}]")).unwrap_or_default(),
+            r.variant
+                .as_deref()
+                .map(|v| format!(" [{v}{}]", if r.warmup { ", warm-up" } else { "" }))
+                .unwrap_or_default(),
             r.wall_ms,
             ms(r.user_ms),
             ms(r.sys_ms),

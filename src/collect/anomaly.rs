@@ -55,7 +55,8 @@ pub fn find(records: &[RunRecord], since: Option<&str>) -> Vec<Anomaly> {
     let mut found = Vec::new();
     for (i, run) in records.iter().enumerate() {
         let Some(subject) = run.subject() else { continue };
-        if run.status != "success" {
+        // A warm-up run of an experiment is cold by design: neither judged nor history.
+        if run.status != "success" || run.warmup {
             continue;
         }
         let group = groups.entry((subject, run.variant.as_deref())).or_default();

@@ -60,6 +60,12 @@ pub struct RunRecord {
     /// What the tool said about a failure.
     #[serde(default)]
     pub message: Option<String>,
+    /// The A/B experiment the run belongs to (`git lineage ab`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// A warm-up run of an experiment: measured and recorded, never counted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warmup: bool,
 }
 
 /// What `git lineage run` knows besides the measurement.
@@ -73,6 +79,40 @@ pub struct RunContext {
     pub rows_out: Option<u64>,
     pub host: Option<String>,
     pub program: Option<String>,
+    /// The A/B experiment and whether this is one of its warm-up runs.
+    pub experiment: Option<String>,
+    pub warmup: bool,
+}
+
+/// The environment variables through which an A/B experiment's run labels the runs its
+/// command records itself (a `git lineage run` or `import` inside it): the experiment, the
+/// variant, and `1` during warm-up runs.
+pub const EXPERIMENT_ENV: &str = "GIT_LINEAGE_EXPERIMENT";
+pub const VARIANT_ENV: &str = "GIT_LINEAGE_VARIANT";
+pub const WARMUP_ENV: &str = "GIT_LINEAGE_WARMUP";
+
+/// The experiment label the environment gives: (experiment, variant, warm-up), when an
+/// experiment's run started this process.
+pub fn experiment_from_env() -> Option<(String, Option<String>, bool)> {
+    let experiment = std::env::var(EXPERIMENT_ENV).ok().filter(|e| !e.is_empty())?;
+    let variant = std::env::var(VARIANT_ENV).ok().filter(|v| !v.is_empty());
+    let warmup = std::env::var(WARMUP_ENV).is_ok_and(|w| w == "1");
+    Some((experiment, variant, warmup))
+}
+
+impl RunRecord {
+    /// Label the record with the experiment of the environment, if any: its variant is the
+    /// one the experiment ran (over a `--variant` of the inner command), so that the
+    /// experiment's report finds it.
+    pub fn label_from_env(&mut self) {
+        if let Some((experiment, variant, warmup)) = experiment_from_env() {
+            self.experiment = Some(experiment);
+            if variant.is_some() {
+                self.variant = variant;
+            }
+            self.warmup |= warmup;
+        }
+    }
 }
 
 /// The environment variable that names the facts file of `git lineage run`: the measured
@@ -134,6 +174,8 @@ impl RunRecord {
             signal,
             host: context.host,
             program: context.program,
+            experiment: context.experiment,
+            warmup: context.warmup,
             ..RunRecord::new("run", context.commit, rfc3339(m.started_at), millis(m.wall))
         }
     }
@@ -166,6 +208,8 @@ impl RunRecord {
             job: None,
             phases_ms: None,
             message: None,
+            experiment: None,
+            warmup: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Writers of results: the only code that formats output for people and machines.
 
+pub mod ab;
 pub mod cost;
 pub mod diff;
 pub mod json;

@@ -5,6 +5,7 @@
 //! `git push origin refs/notes/*`, and git's delta compression keeps successive snapshots of
 //! a slowly changing graph small. See: #3, and `docs/notes-format.md` for the format.
 
+pub mod ab;
 pub mod cache;
 pub mod hooks;
 pub mod pack;
@@ -40,6 +41,10 @@ pub enum Error {
     Config { name: String, source: git2::Error },
     #[error("reading or writing {name}")]
     Ref { name: String, source: git2::Error },
+    #[error("the temporary worktree {name}")]
+    Worktree { name: String, source: git2::Error },
+    #[error("the experiment {id} is unreadable: {problem}")]
+    Experiment { id: String, problem: String },
     #[error("the fragment cache at {path}")]
     Cache { path: PathBuf, source: std::io::Error },
 }

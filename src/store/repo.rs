@@ -18,6 +18,10 @@ pub const RUNS_REF: &str = "refs/notes/lineage-runs";
 /// `model.json` and the ONNX ensembles.
 pub const MODEL_REF: &str = "refs/lineage/model";
 
+/// The refs of A/B experiments: `refs/lineage/ab/<id>`, each a commit whose tree holds
+/// `experiment.json` (`git lineage ab`).
+pub const AB_REF_PREFIX: &str = "refs/lineage/ab/";
+
 /// How often a note write is tried again when another writer moved the notes ref.
 const NOTE_RETRIES: u32 = 50;
 
@@ -350,6 +354,69 @@ impl Repo {
             .map_err(err)?;
         self.inner.reference(&name, commit, false, "git lineage fix --branch").map_err(err)?;
         Ok(commit.to_string())
+    }
+
+    /// The refs whose names start with `prefix`, sorted.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let err = |source| Error::Ref { name: format!("{prefix}*"), source };
+        let mut names = Vec::new();
+        for reference in self.inner.references_glob(&format!("{prefix}*")).map_err(err)? {
+            if let Ok(name) = reference.map_err(err)?.name() {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Check `commit` out, detached, in a new linked worktree called `name` at `path` (which
+    /// must not exist yet), as `git worktree add --detach` does: the repository's own work
+    /// tree, index and HEAD are not touched.
+    ///
+    /// libgit2 adds worktrees on a branch only, so a branch called `name` is made for the
+    /// moment it takes: once the worktree's HEAD is detached at the commit, it is deleted.
+    pub fn add_worktree(&self, name: &str, path: &Path, commit: &str) -> Result<(), Error> {
+        let err = |source| Error::Worktree { name: name.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        let target = self.inner.find_commit(oid).map_err(err)?;
+        let mut branch = self.inner.branch(name, &target, false).map_err(err)?;
+        let added = (|| {
+            let mut options = git2::WorktreeAddOptions::new();
+            options.reference(Some(branch.get()));
+            let worktree = self.inner.worktree(name, path, Some(&options))?;
+            Repository::open_from_worktree(&worktree)?.set_head_detached(oid)
+        })();
+        let deleted = branch.delete();
+        added.map_err(err)?;
+        deleted.map_err(err)
+    }
+
+    /// Remove the linked worktree `name`: its folder and git's record of it (`git worktree
+    /// remove --force`). A worktree that is already gone is not an error.
+    pub fn remove_worktree(&self, name: &str) -> Result<(), Error> {
+        let err = |source| Error::Worktree { name: name.to_string(), source };
+        let worktree = match self.inner.find_worktree(name) {
+            Ok(worktree) => worktree,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(()),
+            Err(e) => return Err(err(e)),
+        };
+        let mut options = git2::WorktreePruneOptions::new();
+        options.valid(true).locked(true).working_tree(true);
+        worktree.prune(Some(&mut options)).map_err(err)
+    }
+
+    /// Forget the linked worktrees whose names start with `prefix` and whose folders are gone
+    /// (`git worktree prune` for those only): what a process killed outright leaves.
+    pub fn prune_stale_worktrees(&self, prefix: &str) -> Result<(), Error> {
+        let err = |source| Error::Worktree { name: format!("{prefix}*"), source };
+        let names = self.inner.worktrees().map_err(err)?;
+        for name in names.iter().flatten().flatten().filter(|n| n.starts_with(prefix)) {
+            let worktree = self.inner.find_worktree(name).map_err(err)?;
+            if worktree.is_prunable(None).map_err(err)? {
+                worktree.prune(None).map_err(err)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether tracked files differ from HEAD, staged or not (untracked files do not count).
