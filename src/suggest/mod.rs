@@ -104,6 +104,28 @@ pub struct Finding {
     pub predicted: Option<Predicted>,
 }
 
+impl Finding {
+    fn new(
+        rule: &Rule,
+        path: &str,
+        (line, column): (usize, usize),
+        message: String,
+        fix: Option<Fix>,
+    ) -> Finding {
+        Finding {
+            code: rule.code,
+            name: rule.name,
+            path: path.to_string(),
+            line,
+            column,
+            message,
+            fix,
+            fix_rejected: None,
+            predicted: None,
+        }
+    }
+}
+
 /// A fix's predicted effect on its transformation's duration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Predicted {
@@ -197,18 +219,9 @@ fn raw_findings(
                     continue;
                 }
                 for hit in check(&ctx) {
-                    let (line, column) = lines.position(text, chunk.start + hit.offset);
-                    findings.push(Finding {
-                        code: rule.code,
-                        name: rule.name,
-                        path: path.to_string(),
-                        line,
-                        column,
-                        message: hit.message,
-                        fix: hit.fix.map(|f| f.shifted(chunk.start)),
-                        fix_rejected: None,
-                        predicted: None,
-                    });
+                    let position = lines.position(text, chunk.start + hit.offset);
+                    let fix = hit.fix.map(|f| f.shifted(chunk.start));
+                    findings.push(Finding::new(rule, path, position, hit.message, fix));
                 }
             }
         }
@@ -225,18 +238,8 @@ fn python_findings(path: &str, text: &str, selection: &Selection) -> Vec<Finding
         python::hits(registry::PYTHON_RULES, &ctx, |rule| selection.wants(rule))
             .into_iter()
             .map(|(rule, hit)| {
-                let (line, column) = lines.position(text, hit.offset);
-                Finding {
-                    code: rule.code,
-                    name: rule.name,
-                    path: path.to_string(),
-                    line,
-                    column,
-                    message: hit.message,
-                    fix: hit.fix,
-                    fix_rejected: None,
-                    predicted: None,
-                }
+                let position = lines.position(text, hit.offset);
+                Finding::new(&rule, path, position, hit.message, hit.fix)
             })
             .collect();
     findings.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));

@@ -216,14 +216,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     /// Analyzes the module: top-level code first (calling into the file's functions as it
     /// meets their calls), then every function not called from it.
     pub fn run(&mut self, root: Node<'tree>) {
-        self.collect_functions(root, "");
-        let mut module = Scope {
-            unit: Unit { name: "<module>".into(), line: 1, ..Unit::default() },
-            locals: HashMap::new(),
-            globals: HashMap::new(),
-            returns: Vec::new(),
-        };
-        self.block(root, &mut module);
+        let module = self.top_level(root);
         let globals = module.locals.clone();
         self.units.push(module.unit);
         let mut names: Vec<(usize, String)> = self
@@ -264,6 +257,19 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
         }
         called
+    }
+
+    /// The file's functions collected, then its top-level code run in the module's scope.
+    fn top_level(&mut self, root: Node<'tree>) -> Scope {
+        self.collect_functions(root, "");
+        let mut module = Scope {
+            unit: Unit { name: "<module>".into(), line: 1, ..Unit::default() },
+            locals: HashMap::new(),
+            globals: HashMap::new(),
+            returns: Vec::new(),
+        };
+        self.block(root, &mut module);
+        module
     }
 
     fn collect_functions(&mut self, node: Node<'tree>, prefix: &str) {
@@ -842,14 +848,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     /// Runs the module's top-level code for the values it binds; what that code reads and
     /// writes is not kept (it is the module's own analysis's).
     fn module_scope(&mut self, root: Node<'tree>) -> HashMap<String, Value> {
-        self.collect_functions(root, "");
-        let mut module = Scope {
-            unit: Unit { name: "<module>".into(), line: 1, ..Unit::default() },
-            locals: HashMap::new(),
-            globals: HashMap::new(),
-            returns: Vec::new(),
-        };
-        self.block(root, &mut module);
+        let module = self.top_level(root);
         self.units.clear();
         self.instances.clear();
         self.summaries.clear();
