@@ -75,9 +75,10 @@ fn every_rule_has_a_fixture_and_flags_only_before_ok() {
                 f.line,
                 f.message
             );
-            // Every SQL rule has a fix; most Python rules only say what to do instead.
+            // A rule with a fix has it for every finding (the suggestion-only rules, R004 and
+            // most Python rules, say what to do instead).
             assert!(
-                !sql || f.fix.is_some(),
+                f.fix.is_some() || findings.iter().all(|g| g.fix.is_none()),
                 "{code}: no fix at line {}: {:?}",
                 f.line,
                 f.fix_rejected
@@ -108,7 +109,10 @@ fn fixes_give_the_same_results_in_duckdb() {
         let selection = selection(&code, &text);
         let (fixed, applied) =
             suggest::fix_all(&format!("{code}.sql"), &text, &settings(), &selection, true);
-        assert!(!applied.is_empty(), "{code}: no fix applied");
+        if applied.is_empty() {
+            // A suggestion-only rule: nothing to compare.
+            continue;
+        }
         let (before, after) =
             (dir.path().join(format!("{code}.sql")), dir.path().join(format!("{code}.fixed.sql")));
         std::fs::write(&before, &text).unwrap();

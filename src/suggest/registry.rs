@@ -5,7 +5,7 @@ use super::rules::{
     p001_filter_after_join, p002_having_on_group_key, p003_limit_before_window,
     p004_filter_into_subquery, py001_iterrows, py002_row_wise_apply, py003_collect_to_driver,
     py004_single_partition, py005_count_in_loop, r001_order_by_without_limit, r002_unused_cte,
-    r003_distinct_on_group_by, s001_unused_columns,
+    r003_distinct_on_group_by, r004_repeated_scan, s001_unused_columns,
 };
 use super::{Context, Hit, Rule};
 
@@ -21,6 +21,7 @@ pub(crate) const RULES: &[(Rule, Check)] = &[
     (r001_order_by_without_limit::RULE, r001_order_by_without_limit::check),
     (r002_unused_cte::RULE, r002_unused_cte::check),
     (r003_distinct_on_group_by::RULE, r003_distinct_on_group_by::check),
+    (r004_repeated_scan::RULE, r004_repeated_scan::check),
     (s001_unused_columns::RULE, s001_unused_columns::check),
 ];
 

@@ -12,4 +12,5 @@ pub(crate) mod py005_count_in_loop;
 pub(crate) mod r001_order_by_without_limit;
 pub(crate) mod r002_unused_cte;
 pub(crate) mod r003_distinct_on_group_by;
+pub(crate) mod r004_repeated_scan;
 pub(crate) mod s001_unused_columns;
