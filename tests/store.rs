@@ -394,3 +394,23 @@ if __name__ == '__main__':
     let out = repo.lineage(&["extract", "--format", "json", "app"]);
     assert!(out.stdout.contains("data/v2.parquet"), "{}", out.stdout);
 }
+
+#[test]
+fn export_cypher_merges_the_commits_lineage_and_is_the_same_twice() {
+    let mut repo = TestRepo::new();
+    repo.commit(&[("etl/orders.sql", MODEL)], "orders");
+    let out = repo.lineage(&["export", "cypher"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    assert!(out.stdout.contains(&format!("t.commit = \"{}\"", head.trim())), "{}", out.stdout);
+    assert!(out.stdout.contains(r#"MERGE (:Dataset {name: "mart.orders"});"#), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            r#"MATCH (a:Column {name: "raw.orders.amount"}), (b:Column {name: "mart.orders.amount"}) MERGE (a)-[:FEEDS {transformation: "etl/orders.sql#1"}]->(b);"#
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(r#"[:DECIDES {kind: "filter""#), "{}", out.stdout);
+    assert_eq!(repo.lineage(&["export", "cypher"]).stdout, out.stdout);
+}

@@ -3,6 +3,7 @@
 mod ab;
 mod debug;
 mod evaluate;
+mod export;
 mod extract;
 mod hooks;
 mod import;
@@ -63,6 +64,9 @@ pub enum Command {
     /// `ab list` lists the experiments.
     #[command(subcommand)]
     Ab(ab::AbCommand),
+    /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Train the cost model on the recorded runs joined with the lineage of their commits;
     /// stored in `refs/lineage/model`.
     Train(predict::TrainArgs),
@@ -124,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::History(a) => runs::run_history(&a),
         Command::Anomalies(a) => runs::run_anomalies(&a),
         Command::Ab(c) => ab::run(&c),
+        Command::Export(c) => export::run(&c),
         Command::Train(a) => predict::run_train(&a),
         Command::Predict(a) => predict::run_predict(&a),
         Command::Suggest(a) => suggest::run_suggest(&a),

@@ -2,6 +2,7 @@
 
 pub mod ab;
 pub mod cost;
+pub mod cypher;
 pub mod diff;
 pub mod json;
 pub mod picture;
