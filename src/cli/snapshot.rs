@@ -67,6 +67,7 @@ enum ShowFormat {
     Json,
     Dot,
     Mermaid,
+    Svg,
 }
 
 pub fn run_show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
@@ -98,6 +99,13 @@ pub fn run_show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
         ShowFormat::Json => stdout.write_all(snapshot.to_note().as_bytes())?,
         ShowFormat::Dot => report::picture::write_dot(&mut stdout, &snapshot.files)?,
         ShowFormat::Mermaid => report::picture::write_mermaid(&mut stdout, &snapshot.files)?,
+        ShowFormat::Svg => match report::picture::svg(&snapshot.files) {
+            Some(svg) => stdout.write_all(svg.as_bytes())?,
+            None => {
+                eprintln!("git-lineage: the graph could not be laid out as SVG; try --format dot");
+                return Ok(ExitStatus::Error);
+            }
+        },
         ShowFormat::Text => {
             writeln!(stdout, "commit {commit}")?;
             writeln!(stdout, "datasets: {}", snapshot.datasets.join(", "))?;

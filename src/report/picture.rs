@@ -134,10 +134,43 @@ pub fn write_mermaid(out: &mut impl Write, files: &[Fragment]) -> std::io::Resul
     Ok(())
 }
 
+/// The graph as an SVG picture, laid out in Rust (layout-rs reads the DOT of [`write_dot`]):
+/// no Graphviz needed. `None` when the layout library rejects the graph or fails on it.
+pub fn svg(fragments: &[Fragment]) -> Option<String> {
+    let mut dot = Vec::new();
+    write_dot(&mut dot, fragments).ok()?;
+    let dot = String::from_utf8(dot).ok()?;
+    // layout-rs asserts on shapes it cannot place: a failed layout is reported, not a crash.
+    std::panic::catch_unwind(|| {
+        let mut parser = layout::gv::DotParser::new(&dot);
+        let graph = parser.process().ok()?;
+        let mut builder = layout::gv::GraphBuilder::new();
+        builder.visit_graph(&graph);
+        let mut visual = builder.get();
+        let mut writer = layout::backends::svg::SVGWriter::new();
+        visual.do_it(false, false, false, &mut writer);
+        Some(writer.finalize())
+    })
+    .ok()
+    .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::extract::{Settings, extract};
+
+    #[test]
+    fn svg_is_laid_out_without_graphviz() {
+        let sql = "INSERT INTO mart.daily SELECT day, sum(amount) FROM raw.orders GROUP BY day;\n\
+                   INSERT INTO mart.top SELECT * FROM mart.daily";
+        let fragments = [extract("etl/x.sql", sql.as_bytes(), &Settings::default())];
+        let svg = svg(&fragments).expect("a layout");
+        assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+        for name in ["raw.orders", "mart.daily", "mart.top"] {
+            assert!(svg.contains(name), "{name} missing");
+        }
+    }
 
     #[test]
     fn ordering_is_dashed_and_a_task_runs_its_sql_file_dotted() {
