@@ -4,8 +4,9 @@ use super::python::PyCheck;
 use super::rules::{
     p001_filter_after_join, p002_having_on_group_key, p003_limit_before_window,
     p004_filter_into_subquery, py001_iterrows, py002_row_wise_apply, py003_collect_to_driver,
-    py004_single_partition, py005_count_in_loop, r001_order_by_without_limit, r002_unused_cte,
-    r003_distinct_on_group_by, r004_repeated_scan, s001_unused_columns,
+    py004_single_partition, py005_count_in_loop, py006_filter_after_join,
+    r001_order_by_without_limit, r002_unused_cte, r003_distinct_on_group_by, r004_repeated_scan,
+    s001_unused_columns,
 };
 use super::{Context, Hit, Rule};
 
@@ -32,6 +33,7 @@ pub(crate) const PYTHON_RULES: &[(Rule, PyCheck)] = &[
     (py003_collect_to_driver::RULE, py003_collect_to_driver::check),
     (py004_single_partition::RULE, py004_single_partition::check),
     (py005_count_in_loop::RULE, py005_count_in_loop::check),
+    (py006_filter_after_join::RULE, py006_filter_after_join::check),
 ];
 
 /// Every rule: SQL's, then Python's.

@@ -9,6 +9,7 @@ pub(crate) mod py002_row_wise_apply;
 pub(crate) mod py003_collect_to_driver;
 pub(crate) mod py004_single_partition;
 pub(crate) mod py005_count_in_loop;
+pub(crate) mod py006_filter_after_join;
 pub(crate) mod r001_order_by_without_limit;
 pub(crate) mod r002_unused_cte;
 pub(crate) mod r003_distinct_on_group_by;
