@@ -136,6 +136,9 @@ fn analyzed(path: &str) -> bool {
         && parts.iter().all(|d| !d.starts_with('.') && !SKIPPED_DIRS.contains(d))
 }
 
+/// The largest file of the work tree taken as a configuration file Python code may load.
+const MAX_LOADABLE_BYTES: u64 = 256 * 1024;
+
 /// A configuration file Python code may load, outside hidden and generated folders.
 fn loadable(path: &str) -> bool {
     let mut parts = path.split('/').collect::<Vec<_>>();
@@ -313,8 +316,11 @@ pub fn worktree_source(repo: &Repo, overrides: Overrides) -> Result<Source, Snap
     for entry in walk.filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
         let Ok(relative) = entry.path().strip_prefix(&root) else { continue };
         let path = relative.to_string_lossy().replace('\\', "/");
+        // Configuration files are small: a large `.json` is data, and reading it on every
+        // pre-commit would cost the hook for nothing.
+        let small = || entry.metadata().is_ok_and(|m| m.len() <= MAX_LOADABLE_BYTES);
         if analyzed(&path)
-            || loadable(&path)
+            || (loadable(&path) && small())
             || path == config::FILE_NAME
             || path.ends_with("dbt_project.yml")
         {
