@@ -532,7 +532,11 @@ fn lineage_change(before: &Transformation, now: &Transformation) -> String {
     if parts.is_empty() { "column or indirect edges differ".to_string() } else { parts.join("; ") }
 }
 
-fn write_anomalies(out: &mut impl Write, found: &[anomaly::Reported], runs: usize) -> std::io::Result<()> {
+fn write_anomalies(
+    out: &mut impl Write,
+    found: &[anomaly::Reported],
+    runs: usize,
+) -> std::io::Result<()> {
     if found.is_empty() {
         return writeln!(out, "no anomalies in {runs} recorded runs");
     }

@@ -5,5 +5,6 @@ pub mod cost;
 pub mod diff;
 pub mod json;
 pub mod picture;
+pub mod pr;
 pub mod suggest;
 pub mod text;

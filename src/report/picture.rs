@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use crate::extract::Fragment;
-use crate::graph::diff::{Change, GraphDiff};
 use crate::extract::python::airflow::SQL_FILE;
+use crate::graph::diff::{Change, GraphDiff};
 
 /// What a picture shows: datasets, transformations with their kind, lineage edges (from ->
 /// to), ordering edges (before -> after, Airflow's `a >> b`) and the statements of a `.sql`
