@@ -31,9 +31,9 @@ const SUPPLIERS: &str = "models/marts/mart_supplier_performance.sql";
 /// Replace the one occurrence of `old` in a file of the repository.
 fn replace_once(repo: &TestRepo, path: &str, old: &str, new: &str) {
     let full = repo.path().join(path);
-    let text = std::fs::read_to_string(&full).unwrap();
+    let text = std::fs::read_to_string(&full).expect("the workload file is read");
     assert_eq!(text.matches(old).count(), 1, "{path}: `{old}` must occur once");
-    std::fs::write(full, text.replacen(old, new, 1)).unwrap();
+    std::fs::write(full, text.replacen(old, new, 1)).expect("the file is written");
 }
 
 /// The workload's initial pipeline, then a pull request with three of its changes: a filter
@@ -91,21 +91,30 @@ fn redact(text: &str, base: &str, head: &str) -> String {
 /// the run and a location (uri and line) in a changed file.
 fn check_sarif(doc: &serde_json::Value, changed: &[&str]) {
     assert_eq!(doc["version"], "2.1.0");
-    let runs = doc["runs"].as_array().unwrap();
+    let runs = doc["runs"].as_array().expect("SARIF has runs");
     assert_eq!(runs.len(), 1);
     let driver = &runs[0]["tool"]["driver"];
     assert_eq!(driver["name"], "git-lineage");
-    let rules: Vec<&str> =
-        driver["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = driver["rules"]
+        .as_array()
+        .expect("the driver lists rules")
+        .iter()
+        .map(|r| r["id"].as_str().expect("a rule has an id"))
+        .collect();
     assert!(rules.contains(&"LINEAGE-COST") && rules.contains(&"LINEAGE-ANOMALY"), "{rules:?}");
-    for result in runs[0]["results"].as_array().unwrap() {
-        let rule = result["ruleId"].as_str().unwrap();
-        let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
+    for result in runs[0]["results"].as_array().expect("a run has results") {
+        let rule = result["ruleId"].as_str().expect("a result has a ruleId");
+        let index =
+            usize::try_from(result["ruleIndex"].as_u64().expect("a result has a ruleIndex"))
+                .expect("the index fits");
         assert_eq!(rules[index], rule, "{result}");
         let location = &result["locations"][0]["physicalLocation"];
-        let uri = location["artifactLocation"]["uri"].as_str().unwrap();
+        let uri = location["artifactLocation"]["uri"].as_str().expect("a location has a uri");
         assert!(changed.contains(&uri), "{uri} is not a changed file: {result}");
-        assert!(location["region"]["startLine"].as_u64().unwrap() >= 1, "{result}");
+        assert!(
+            location["region"]["startLine"].as_u64().expect("a region has a startLine") >= 1,
+            "{result}"
+        );
     }
 }
 
@@ -287,8 +296,8 @@ fn report_shows_the_anomalies_of_the_touched_transformations_only() {
 /// The `run:` scripts of a workflow's steps.
 fn run_scripts(workflow: &yaml_rust2::Yaml) -> Vec<String> {
     let mut scripts = Vec::new();
-    for (_, job) in workflow["jobs"].as_hash().unwrap() {
-        for step in job["steps"].as_vec().unwrap() {
+    for (_, job) in workflow["jobs"].as_hash().expect("a workflow has jobs") {
+        for step in job["steps"].as_vec().expect("a job has steps") {
             if let Some(run) = step["run"].as_str() {
                 scripts.push(run.to_string());
             }
@@ -306,10 +315,10 @@ fn lineage_calls(scripts: &[String]) -> Vec<(String, Vec<String>)> {
         for line in joined.lines() {
             let Some((_, rest)) = line.split_once("git lineage ") else { continue };
             let mut words = rest.split_whitespace();
-            let sub = words.next().unwrap().to_string();
+            let sub = words.next().expect("`git lineage` is followed by a subcommand").to_string();
             let flags = words
                 .filter(|w| w.starts_with("--"))
-                .map(|w| w.split('=').next().unwrap().to_string())
+                .map(|w| w.split('=').next().expect("split gives one piece at least").to_string())
                 .collect();
             calls.push((sub, flags));
         }

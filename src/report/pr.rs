@@ -304,7 +304,7 @@ fn write_suggestion_section(out: &mut impl Write, report: &PrReport) -> io::Resu
         // A fence longer than any run of backticks in the patch.
         let patch = s.patch.as_deref().unwrap_or_default();
         let fence = "`".repeat(3.max(longest_backtick_run(patch) + 1));
-        writeln!(out, "{fence}diff\n{}{fence}\n\n</details>", patch)?;
+        writeln!(out, "{fence}diff\n{patch}{fence}\n\n</details>")?;
     }
     writeln!(out, "\n</details>")
 }
@@ -381,7 +381,7 @@ pub fn write_sarif(out: &mut impl Write, report: &PrReport) -> io::Result<()> {
             "locations": [location(file_of(&a.transformation), line_of(&a.transformation))],
         }));
     }
-    let doc = super::suggest::sarif_log(rules, results);
+    let doc = super::suggest::sarif_log(&rules, &results);
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }

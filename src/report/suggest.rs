@@ -129,16 +129,13 @@ pub fn write_sarif(out: &mut impl Write, findings: &[Finding]) -> io::Result<()>
     let results: Vec<serde_json::Value> =
         findings.iter().map(|f| sarif_result(f, &rules)).collect();
     let rules: Vec<serde_json::Value> = rules.iter().map(|r| sarif_rule(r)).collect();
-    let doc = sarif_log(rules, results);
+    let doc = sarif_log(&rules, &results);
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
 /// A SARIF 2.1.0 log of one run of git-lineage.
-pub fn sarif_log(
-    rules: Vec<serde_json::Value>,
-    results: Vec<serde_json::Value>,
-) -> serde_json::Value {
+pub fn sarif_log(rules: &[serde_json::Value], results: &[serde_json::Value]) -> serde_json::Value {
     serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
