@@ -161,9 +161,57 @@ fn summary(report: &PrReport) -> String {
     )
 }
 
+/// The longest comment written: GitHub refuses comments over 65,536 characters.
+pub const COMMENT_LIMIT: usize = 65_000;
+
 /// Markdown for a pull-request comment: the marker, a summary line, then a collapsible section
-/// per part.
+/// per part; cut (and said so) where it would be longer than a comment can be.
 pub fn write_markdown(out: &mut impl Write, report: &PrReport) -> io::Result<()> {
+    let mut text = Vec::new();
+    write_full_markdown(&mut text, report)?;
+    let text = String::from_utf8_lossy(&text);
+    out.write_all(fit_comment(&text, COMMENT_LIMIT).as_bytes())
+}
+
+/// `text` whole when it fits in `limit` bytes, else cut at a line end, with the open code
+/// fence and `<details>` closed and a note saying where the rest is.
+fn fit_comment(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= limit {
+        return text.into();
+    }
+    // Room for the closing tags and the note.
+    let budget = limit.saturating_sub(600);
+    let mut end = 0;
+    for (i, _) in text.match_indices('\n') {
+        if i + 1 > budget {
+            break;
+        }
+        end = i + 1;
+    }
+    let mut cut = text[..end].to_string();
+    let mut fence: Option<String> = None;
+    for line in cut.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match &fence {
+            Some(open) if ticks >= open.len() && line.trim_end().len() == ticks => fence = None,
+            None if ticks >= 3 => fence = Some("`".repeat(ticks)),
+            _ => {}
+        }
+    }
+    if let Some(open) = fence {
+        cut.push_str(&open);
+        cut.push('\n');
+    }
+    cut.push_str("\n_The report is cut here: it is longer than a comment holds. ");
+    cut.push_str("`git lineage report --format json` has all of it._\n");
+    let open = cut.matches("<details").count().saturating_sub(cut.matches("</details>").count());
+    for _ in 0..open {
+        cut.push_str("\n</details>\n");
+    }
+    cut.into()
+}
+
+fn write_full_markdown(out: &mut impl Write, report: &PrReport) -> io::Result<()> {
     writeln!(out, "{MARKER}")?;
     writeln!(
         out,
@@ -396,6 +444,66 @@ fn location(path: &str, line: usize) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn empty_report() -> PrReport {
+        let side = |c: &str| Side { rev: c.to_string(), commit: c.repeat(40) };
+        PrReport {
+            base: side("a"),
+            head: side("b"),
+            changed_files: vec!["x.sql".to_string()],
+            lineage: GraphDiff::default(),
+            affected: Affected::default(),
+            graph: ChangedGraph::default(),
+            predicted_cost: None,
+            predicted_cost_absent: Some("no runtime".to_string()),
+            fail_over: None,
+            over_threshold: false,
+            anomalies: Vec::new(),
+            runs_recorded: 0,
+            suggestions: Vec::new(),
+            gains_model: None,
+            gains_absent: None,
+        }
+    }
+
+    #[test]
+    fn a_change_without_lineage_changes_still_has_every_section() {
+        let mut out = Vec::new();
+        write_markdown(&mut out, &empty_report()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(MARKER), "{text}");
+        assert!(text.contains("no predicted cost · 0 transformations changed"), "{text}");
+        assert!(text.contains("No lineage changes.") && !text.contains("mermaid"), "{text}");
+        assert!(text.contains("No prediction: no runtime"), "{text}");
+        assert_eq!(text.matches("<details").count(), text.matches("</details>").count());
+    }
+
+    #[test]
+    fn a_report_too_long_for_a_comment_is_cut_with_its_fence_and_details_closed() {
+        let mut report = empty_report();
+        let line = "x".repeat(100);
+        report.suggestions.push(Suggestion {
+            finding: Finding {
+                code: "R001",
+                name: "order-by-without-limit",
+                path: "x.sql".to_string(),
+                line: 1,
+                column: 1,
+                message: "m".to_string(),
+                fix: None,
+                fix_rejected: None,
+                predicted: None,
+            },
+            patch: Some(format!("{line}\n").repeat(2000)),
+        });
+        let mut out = Vec::new();
+        write_markdown(&mut out, &report).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.len() <= COMMENT_LIMIT, "{}", text.len());
+        assert!(text.contains("The report is cut here"), "{text}");
+        assert_eq!(text.matches("<details").count(), text.matches("</details>").count());
+        assert_eq!(text.lines().filter(|l| l.starts_with("```")).count() % 2, 0);
+    }
 
     #[test]
     fn ids_give_their_file_and_line() {
