@@ -266,21 +266,26 @@ fn report_shows_the_anomalies_of_the_touched_transformations_only() {
     // Both are anomalies; only stg's file changed.
     let all = repo.lineage(&["anomalies", "--format", "json"]);
     assert_eq!(all.json()["anomalies"].as_array().unwrap().len(), 2, "{}", all.stdout);
-    let out = report(&repo, &base, &head, &["--no-predict", "--format", "json"]);
+    // Runs before --since are not judged (by default the last 30 days are).
+    let old =
+        report(&repo, &base, &head, &["--no-predict", "--format", "json", "--since", "2026-11-02"]);
+    assert_eq!(old.json()["anomalies"], serde_json::json!([]), "{}", old.stdout);
+    let out = report(&repo, &base, &head, &["--no-predict", "--format", "json", "--since", "all"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = out.json();
     let anomalies = doc["anomalies"].as_array().unwrap();
     assert_eq!(anomalies.len(), 1, "{doc}");
     assert_eq!(anomalies[0]["transformation"], "stg.sql#1");
     assert_eq!(doc["runs_recorded"], 18);
-    let markdown = report(&repo, &base, &head, &["--no-predict"]);
+    let markdown = report(&repo, &base, &head, &["--no-predict", "--since", "2026-01-01"]);
     assert!(markdown.stdout.contains("<b>Anomalies</b> in runs of the touched transformations: 1"));
     assert!(
         markdown.stdout.contains("| `stg.sql#1` | 2026-11-01T00:08:00.000Z"),
         "{}",
         markdown.stdout
     );
-    let sarif = report(&repo, &base, &head, &["--no-predict", "--format", "sarif"]);
+    let sarif =
+        report(&repo, &base, &head, &["--no-predict", "--format", "sarif", "--since", "all"]);
     let doc = sarif.json();
     check_sarif(&doc, &["stg.sql"]);
     assert!(

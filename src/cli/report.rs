@@ -36,10 +36,10 @@ pub struct ReportArgs {
     /// Transformations that run at once, for the predicted pipeline time (0: no limit).
     #[arg(long, default_value_t = 1)]
     parallel: usize,
-    /// Anomalies of runs that started at or after this time: a date, an RFC 3339 time or a
-    /// span back from now (`7d`, `36h`, `2w`). Default: every recorded run.
-    #[arg(long)]
-    since: Option<String>,
+    /// Anomalies of runs that started at or after this time: a date, an RFC 3339 time, a
+    /// span back from now (`7d`, `36h`, `2w`), or `all`.
+    #[arg(long, default_value = "30d")]
+    since: String,
     /// No predictions (no ONNX Runtime needed): lineage, anomalies and suggestions only.
     #[arg(long, conflicts_with = "fail_over")]
     no_predict: bool,
@@ -54,7 +54,10 @@ enum ReportFormat {
 
 pub fn run_report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
-    let since = args.since.as_deref().map(super::runs::parse_since).transpose()?;
+    let since = match args.since.as_str() {
+        "all" => None,
+        text => Some(super::runs::parse_since(text)?),
+    };
     let base_commit = repo.resolve_commit(&args.base)?;
     let head_commit = repo.resolve_commit(&args.head)?;
     let mut lineage = Lineage::new(&repo);

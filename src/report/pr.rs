@@ -25,6 +25,9 @@ pub const MARKER: &str = "<!-- git-lineage-report -->";
 /// A transformation's predicted growth that SARIF reports when no `--fail-over` is given.
 pub const DEFAULT_REGRESSION: f64 = 0.10;
 
+/// Anomalies the Markdown lists (the newest).
+const ANOMALY_ROWS: usize = 10;
+
 /// A SARIF rule id: a transformation predicted to take longer.
 pub const REGRESSION_RULE: &str = "LINEAGE-COST";
 /// A SARIF rule id: a recent run far from its transformation's history.
@@ -308,7 +311,8 @@ fn write_anomaly_section(out: &mut impl Write, report: &PrReport) -> io::Result<
     }
     writeln!(out, "| transformation | run | metric | value | expected | likely causes |")?;
     writeln!(out, "| --- | --- | --- | ---: | ---: | --- |")?;
-    for a in &report.anomalies {
+    // The newest first, as many as a reviewer reads.
+    for a in report.anomalies.iter().rev().take(ANOMALY_ROWS) {
         let (metric, value, expected) = match a.metric {
             Metric::Duration => ("duration", human_ms(a.value), human_ms(a.expected)),
             Metric::Memory => ("peak memory", human_bytes(a.value), human_bytes(a.expected)),
@@ -322,6 +326,13 @@ fn write_anomaly_section(out: &mut impl Write, report: &PrReport) -> io::Result<
             short(&a.commit),
             a.ratio,
             cell(&a.causes.join("; "))
+        )?;
+    }
+    if report.anomalies.len() > ANOMALY_ROWS {
+        writeln!(
+            out,
+            "\n_{} older not shown (`--format json` has them all)._",
+            report.anomalies.len() - ANOMALY_ROWS
         )?;
     }
     writeln!(out, "\n</details>\n")
