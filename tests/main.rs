@@ -9,6 +9,7 @@ mod fixtures;
 mod hooks;
 mod imports;
 mod predict;
+mod report;
 mod runs;
 mod store;
 mod suggest;

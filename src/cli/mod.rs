@@ -9,6 +9,7 @@ mod hooks;
 mod import;
 mod predict;
 mod progress;
+mod report;
 mod runs;
 mod snapshot;
 mod suggest;
@@ -67,6 +68,11 @@ pub enum Command {
     /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Everything a pull-request reviewer needs in one document: the lineage change (a
+    /// Mermaid picture, what is affected downstream), the predicted cost change, anomalies in
+    /// recent runs of what it touches and the suggestions for the changed files with their
+    /// patches; as Markdown for a comment, JSON, or SARIF for code scanning.
+    Report(report::ReportArgs),
     /// Train the cost model on the recorded runs joined with the lineage of their commits;
     /// stored in `refs/lineage/model`.
     Train(predict::TrainArgs),
@@ -129,6 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::Anomalies(a) => runs::run_anomalies(&a),
         Command::Ab(c) => ab::run(&c),
         Command::Export(c) => export::run(&c),
+        Command::Report(a) => report::run_report(&a),
         Command::Train(a) => predict::run_train(&a),
         Command::Predict(a) => predict::run_predict(&a),
         Command::Suggest(a) => suggest::run_suggest(&a),

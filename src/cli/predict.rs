@@ -323,6 +323,21 @@ pub fn run_predict(args: &PredictArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// The predicted cost change from `base` to `head` with the repository's model (or the
+/// bundled one) and its run history: what `diff` and `report` show.
+pub fn predicted_change(
+    repo: &Repo,
+    lineage: &mut Lineage<'_>,
+    base: &Pipeline,
+    head: &Pipeline,
+    parallel: usize,
+) -> anyhow::Result<CostDiff> {
+    let (bundle, model_name) = load_model(repo)?;
+    let mut estimator = open(&bundle)?;
+    let (history, _) = join_runs(repo, lineage)?;
+    cost_diff(&mut estimator, &model_name, &history, base, head, parallel)
+}
+
 /// The predicted cost change from `base` to `head` (pipelines with the same history), with
 /// what drove each transformation's change.
 pub fn cost_diff(

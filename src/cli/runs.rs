@@ -218,7 +218,7 @@ impl<'r> LineageAt<'r> {
 }
 
 /// The file of a transformation id (`path#line`).
-fn file_of(id: &str) -> &str {
+pub(super) fn file_of(id: &str) -> &str {
     id.split_once('#').map_or(id, |(f, _)| f)
 }
 
@@ -355,60 +355,14 @@ enum AnomalyFormat {
     Json,
 }
 
-/// An anomaly as reported: the run, the metric and how far it is, and what changed.
-#[derive(Debug, serde::Serialize)]
-struct Reported<'a> {
-    transformation: &'a str,
-    variant: Option<&'a str>,
-    started_at: &'a str,
-    commit: &'a str,
-    source: &'a str,
-    run_id: Option<&'a str>,
-    metric: anomaly::Metric,
-    value: f64,
-    expected: f64,
-    ratio: f64,
-    score: f64,
-    history_runs: usize,
-    adjusted_for_rows: bool,
-    previous_commit: &'a str,
-    causes: Vec<String>,
-}
-
 /// Runs far from their transformation's history, with what changed since the run before.
 /// Exit code 1 when there are any.
 pub fn run_anomalies(args: &AnomaliesArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let records = read_runs(&repo)?;
-    let mut found = anomaly::find(&records, since.as_deref());
-    if let Some(t) = &args.transformation {
-        found.retain(|a| records[a.run].subject() == Some(t.as_str()));
-    }
-    let lineage = LineageAt::new(&repo);
-    let reported: Vec<Reported> = found
-        .iter()
-        .map(|a| {
-            let (run, previous) = (&records[a.run], &records[a.previous]);
-            Reported {
-                transformation: run.subject().unwrap_or_default(),
-                variant: run.variant.as_deref(),
-                started_at: &run.started_at,
-                commit: &run.commit,
-                source: &run.source,
-                run_id: run.run_id.as_deref(),
-                metric: a.metric,
-                value: round3(a.value),
-                expected: round3(a.expected),
-                ratio: round3(a.value / a.expected),
-                score: (a.score * 10.0).round() / 10.0,
-                history_runs: a.history_runs,
-                adjusted_for_rows: a.rows_slope.is_some(),
-                previous_commit: &previous.commit,
-                causes: causes(&repo, &lineage, &records, a),
-            }
-        })
-        .collect();
+    let wanted = args.transformation.as_deref();
+    let (reported, runs) =
+        find_anomalies(&repo, since.as_deref(), |subject| wanted.is_none_or(|t| t == subject))?;
     let mut out = std::io::stdout().lock();
     match args.format {
         AnomalyFormat::Json => writeln!(
@@ -416,10 +370,48 @@ pub fn run_anomalies(args: &AnomaliesArgs) -> anyhow::Result<ExitStatus> {
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "anomalies": reported }))?
         )?,
-        AnomalyFormat::Text => write_anomalies(&mut out, &reported, records.len())?,
+        AnomalyFormat::Text => write_anomalies(&mut out, &reported, runs)?,
     }
     out.flush()?;
     Ok(if reported.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+/// The anomalies among the recorded runs that started at or after `since` (record time
+/// text) of the transformations (or jobs) `keep` accepts, each with its likely causes; and
+/// how many runs are recorded.
+pub(super) fn find_anomalies(
+    repo: &Repo,
+    since: Option<&str>,
+    keep: impl Fn(&str) -> bool,
+) -> anyhow::Result<(Vec<anomaly::Reported>, usize)> {
+    let records = read_runs(repo)?;
+    let mut found = anomaly::find(&records, since);
+    found.retain(|a| records[a.run].subject().is_some_and(&keep));
+    let lineage = LineageAt::new(repo);
+    let reported = found
+        .iter()
+        .map(|a| {
+            let (run, previous) = (&records[a.run], &records[a.previous]);
+            anomaly::Reported {
+                transformation: run.subject().unwrap_or_default().to_string(),
+                variant: run.variant.clone(),
+                started_at: run.started_at.clone(),
+                commit: run.commit.clone(),
+                source: run.source.clone(),
+                run_id: run.run_id.clone(),
+                metric: a.metric,
+                value: round3(a.value),
+                expected: round3(a.expected),
+                ratio: round3(a.value / a.expected),
+                score: (a.score * 10.0).round() / 10.0,
+                history_runs: a.history_runs,
+                adjusted_for_rows: a.rows_slope.is_some(),
+                previous_commit: previous.commit.clone(),
+                causes: causes(repo, &lineage, &records, a),
+            }
+        })
+        .collect();
+    Ok((reported, records.len()))
 }
 
 fn round3(x: f64) -> f64 {
@@ -427,7 +419,7 @@ fn round3(x: f64) -> f64 {
 }
 
 /// `--since` as record time text (UTC, so that it compares with `started_at` as text).
-fn parse_since(text: &str) -> anyhow::Result<String> {
+pub(super) fn parse_since(text: &str) -> anyhow::Result<String> {
     use crate::collect::record::{format_timestamp, parse_time};
     let text = text.trim();
     if let Some(t) = parse_time(text) {
@@ -540,7 +532,11 @@ fn lineage_change(before: &Transformation, now: &Transformation) -> String {
     if parts.is_empty() { "column or indirect edges differ".to_string() } else { parts.join("; ") }
 }
 
-fn write_anomalies(out: &mut impl Write, found: &[Reported], runs: usize) -> std::io::Result<()> {
+fn write_anomalies(
+    out: &mut impl Write,
+    found: &[anomaly::Reported],
+    runs: usize,
+) -> std::io::Result<()> {
     if found.is_empty() {
         return writeln!(out, "no anomalies in {runs} recorded runs");
     }
@@ -563,7 +559,7 @@ fn write_anomalies(out: &mut impl Write, found: &[Reported], runs: usize) -> std
             a.started_at,
             &a.commit[..a.commit.len().min(10)],
             a.transformation,
-            a.variant.map(|v| format!(" [{v}]")).unwrap_or_default()
+            a.variant.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default()
         )?;
         writeln!(
             out,

@@ -140,7 +140,7 @@ pub struct DiffArgs {
 }
 
 /// `10%`, `10` or `0.5%` -> 0.10, 0.10, 0.005.
-fn parse_percent(text: &str) -> Result<f64, String> {
+pub(super) fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches('%').trim();
     match number.parse::<f64>() {
         Ok(p) if p.is_finite() && p >= 0.0 => Ok(p / 100.0),
@@ -184,20 +184,13 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let cost = if args.no_predict {
         None
     } else {
-        let predicted = (|| {
-            let (bundle, model_name) = super::predict::load_model(&repo)?;
-            let mut estimator = super::predict::open(&bundle)?;
-            let (history, _) = super::predict::join_runs(&repo, &mut lineage)?;
-            super::predict::cost_diff(
-                &mut estimator,
-                &model_name,
-                &history,
-                &base_pipeline,
-                &head_pipeline,
-                args.parallel,
-            )
-        })();
-        match predicted {
+        match super::predict::predicted_change(
+            &repo,
+            &mut lineage,
+            &base_pipeline,
+            &head_pipeline,
+            args.parallel,
+        ) {
             Ok(cost) => Some(cost),
             Err(e) if args.fail_over.is_some() => return Err(e.context("the predicted cost")),
             Err(e) => {
@@ -231,8 +224,16 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     stdout.flush()?;
-    if let (Some(limit), Some(change)) =
-        (args.fail_over, cost.as_ref().and_then(|c| c.makespan_change))
+    Ok(fail_over_status(args.fail_over, cost.as_ref()))
+}
+
+/// `--fail-over`'s verdict, as `diff` and `report` give it: failure (said on stderr) when the
+/// predicted pipeline time grows by more than `limit` (a fraction).
+pub(super) fn fail_over_status(
+    limit: Option<f64>,
+    cost: Option<&crate::predict::cost::CostDiff>,
+) -> ExitStatus {
+    if let (Some(limit), Some(change)) = (limit, cost.and_then(|c| c.makespan_change))
         && change > limit
     {
         eprintln!(
@@ -240,9 +241,9 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
             change * 100.0,
             limit * 100.0
         );
-        return Ok(ExitStatus::Failure);
+        return ExitStatus::Failure;
     }
-    Ok(ExitStatus::Success)
+    ExitStatus::Success
 }
 
 #[derive(Debug, Args)]

@@ -282,6 +282,54 @@ pub fn run_suggest(args: &SuggestArgs) -> anyhow::Result<ExitStatus> {
     Ok(if findings.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
 }
 
+/// The suggestions for some files as a commit has them, each fix's predicted gain where the
+/// cost model can say, and the texts they were found in.
+pub(super) struct CommitFindings {
+    /// Ranked as `suggest` ranks them (those predicted not to help left out).
+    pub findings: Vec<Finding>,
+    /// Path (from the root) -> the file's text at the commit.
+    pub texts: HashMap<String, String>,
+    /// Which model predicted the gains, or why none were predicted.
+    pub predicted_by: Result<String, String>,
+}
+
+/// `suggest --rev COMMIT` restricted to the `.sql` files in `wanted` (paths from the root),
+/// with the rules seeing the whole repository (what `report` shows for a pull request).
+pub(super) fn findings_at(
+    commit: &str,
+    wanted: &[String],
+    predict: bool,
+) -> anyhow::Result<CommitFindings> {
+    let state = RepoState::load(Some(commit), predict)?;
+    let config = discover_config(std::slice::from_ref(&state.root), Overrides::default())?;
+    let mut selection = selection(&[])?;
+    let (usage, inferred) = repository_view(Some(&state), &[], &config);
+    selection.usage = Some(usage);
+    let mut findings = Vec::new();
+    let mut texts: HashMap<String, (PathBuf, String)> = HashMap::new();
+    for (relative, path, text) in state.sources(&[])? {
+        if !wanted.contains(&relative) {
+            continue;
+        }
+        let settings = settings_with(&config, &path, &inferred);
+        findings.extend(suggest::check(&relative, &text, &settings, &selection));
+        texts.insert(relative, (path, text));
+    }
+    let predicted_by = if predict {
+        match predict_gains(&mut findings, &texts, &config, &inferred, &state) {
+            Ok((model, _)) => {
+                rank(&mut findings, false);
+                Ok(model)
+            }
+            Err(why) => Err(format!("{why:#}")),
+        }
+    } else {
+        Err("not asked (--no-predict)".to_string())
+    };
+    let texts = texts.into_iter().map(|(path, (_, text))| (path, text)).collect();
+    Ok(CommitFindings { findings, texts, predicted_by })
+}
+
 /// Most predicted gain first, then the findings without a prediction; unless `all`, those
 /// predicted not to help are left out (and counted on stderr).
 fn rank(findings: &mut Vec<Finding>, all: bool) {

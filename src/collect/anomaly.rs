@@ -47,6 +47,27 @@ pub struct Anomaly {
     pub rows_slope: Option<f64>,
 }
 
+/// An anomaly as reported (`anomalies`, `report`): the run, the metric and how far it is,
+/// and what may explain it (found in the repository by the caller).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Reported {
+    pub transformation: String,
+    pub variant: Option<String>,
+    pub started_at: String,
+    pub commit: String,
+    pub source: String,
+    pub run_id: Option<String>,
+    pub metric: Metric,
+    pub value: f64,
+    pub expected: f64,
+    pub ratio: f64,
+    pub score: f64,
+    pub history_runs: usize,
+    pub adjusted_for_rows: bool,
+    pub previous_commit: String,
+    pub causes: Vec<String>,
+}
+
 /// The anomalies among `records` (oldest first) that started at or after `since` (RFC 3339
 /// text compares in time order when all are UTC, as records are).
 pub fn find(records: &[RunRecord], since: Option<&str>) -> Vec<Anomaly> {

@@ -108,30 +108,44 @@ pub fn write_cost_text(out: &mut impl Write, diff: &CostDiff) -> std::io::Result
     Ok(())
 }
 
-/// The predicted change of `diff`, as Markdown (a table, then the drivers).
+/// The predicted change of `diff`, as Markdown (a table with each transformation's duration,
+/// what drove it and its peak memory, then the model).
 pub fn write_cost_markdown(out: &mut impl Write, diff: &CostDiff) -> std::io::Result<()> {
     writeln!(out, "\n### Predicted cost\n")?;
-    writeln!(out, "| | base | head | change |")?;
-    writeln!(out, "| --- | ---: | ---: | ---: |")?;
+    write_cost_table(out, diff)?;
+    writeln!(out, "\n_Model: {}._", diff.model)
+}
+
+/// The table of [`write_cost_markdown`]: the pipeline's time, CPU and peak memory, then a
+/// row per transformation whose code or prediction changed.
+pub fn write_cost_table(out: &mut impl Write, diff: &CostDiff) -> std::io::Result<()> {
+    writeln!(out, "| | base | head | change | peak memory |")?;
+    writeln!(out, "| --- | ---: | ---: | ---: | ---: |")?;
     writeln!(
         out,
-        "| **pipeline time** | {} | {} | {} |",
+        "| **pipeline time** | {} | {} | {} | |",
         human_ms(diff.base.makespan_ms),
         human_ms(diff.head.makespan_ms),
         diff.makespan_change.map_or_else(|| "-".to_string(), percent)
     )?;
-    writeln!(out, "| CPU | {} | {} | |", human_ms(diff.base.cpu_ms), human_ms(diff.head.cpu_ms))?;
+    writeln!(out, "| CPU | {} | {} | | |", human_ms(diff.base.cpu_ms), human_ms(diff.head.cpu_ms))?;
     writeln!(
         out,
-        "| peak memory | {} | {} | |",
+        "| peak memory | {} | {} | | |",
         human_bytes(diff.base.peak_memory_bytes),
         human_bytes(diff.head.peak_memory_bytes)
     )?;
     for c in &diff.changes {
         let drivers: Vec<String> = c.drivers.iter().map(|d| d.description.clone()).collect();
+        let memory = match (c.base_memory_bytes, c.head_memory_bytes) {
+            (Some(b), Some(h)) => format!("{} → {}", human_bytes(b), human_bytes(h)),
+            (None, Some(h)) => human_bytes(h),
+            (Some(b), None) => format!("{} → -", human_bytes(b)),
+            (None, None) => "-".to_string(),
+        };
         writeln!(
             out,
-            "| `{}` | {} | {} | {}{} |",
+            "| `{}` | {} | {} | {}{} | {memory} |",
             c.id,
             c.base_ms.map_or_else(|| "-".to_string(), human_ms),
             c.head_ms.map_or_else(|| "-".to_string(), human_ms),
@@ -143,7 +157,7 @@ pub fn write_cost_markdown(out: &mut impl Write, diff: &CostDiff) -> std::io::Re
             if drivers.is_empty() { String::new() } else { format!(": {}", drivers.join("; ")) }
         )?;
     }
-    writeln!(out, "\n_Model: {}._", diff.model)
+    Ok(())
 }
 
 fn side_change(base: Option<f64>, head: Option<f64>) -> String {

@@ -6,5 +6,6 @@ pub mod cypher;
 pub mod diff;
 pub mod json;
 pub mod picture;
+pub mod pr;
 pub mod suggest;
 pub mod text;

@@ -126,60 +126,73 @@ fn cell(text: &str) -> String {
 /// each fix as byte-range replacements.
 pub fn write_sarif(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     let rules: Vec<&Rule> = crate::suggest::registry::all().collect();
-    let results: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| {
-            let mut result = serde_json::json!({
-                "ruleId": f.code,
-                "ruleIndex": rules.iter().position(|r| r.code == f.code),
-                "level": "warning",
-                "message": { "text": f.message },
-                "locations": [{ "physicalLocation": {
-                    "artifactLocation": { "uri": f.path },
-                    "region": { "startLine": f.line, "startColumn": f.column },
-                }}],
-            });
-            if let Some(fix) = &f.fix {
-                result["fixes"] = serde_json::json!([{
-                    "description": { "text": fix.title },
-                    "artifactChanges": [{
-                        "artifactLocation": { "uri": f.path },
-                        "replacements": fix.edits.iter().map(|e| serde_json::json!({
-                            "deletedRegion": { "byteOffset": e.start, "byteLength": e.end - e.start },
-                            "insertedContent": { "text": e.content },
-                        })).collect::<Vec<_>>(),
-                    }],
-                }]);
-            }
-            if let Some(p) = f.predicted {
-                result["properties"] = serde_json::json!({
-                    "predicted_before_ms": p.before_ms,
-                    "predicted_after_ms": p.after_ms,
-                });
-            }
-            result
-        })
-        .collect();
-    let doc = serde_json::json!({
+    let results: Vec<serde_json::Value> =
+        findings.iter().map(|f| sarif_result(f, &rules)).collect();
+    let rules: Vec<serde_json::Value> = rules.iter().map(|r| sarif_rule(r)).collect();
+    let doc = sarif_log(&rules, &results);
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// A SARIF 2.1.0 log of one run of git-lineage.
+pub fn sarif_log(rules: &[serde_json::Value], results: &[serde_json::Value]) -> serde_json::Value {
+    serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": {
                 "name": "git-lineage",
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|r| serde_json::json!({
-                    "id": r.code,
-                    "name": r.name,
-                    "shortDescription": { "text": r.summary },
-                    "help": { "text": r.explanation, "markdown": r.explanation },
-                    "defaultConfiguration": { "level": "warning" },
-                })).collect::<Vec<_>>(),
+                "rules": rules,
             }},
             "results": results,
         }],
+    })
+}
+
+/// A suggestion rule as a SARIF `reportingDescriptor`.
+pub fn sarif_rule(r: &Rule) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.code,
+        "name": r.name,
+        "shortDescription": { "text": r.summary },
+        "help": { "text": r.explanation, "markdown": r.explanation },
+        "defaultConfiguration": { "level": "warning" },
+    })
+}
+
+/// A finding as a SARIF `result` at its line, its fix as byte-range replacements; `rules` in
+/// the order of the log's rules.
+pub fn sarif_result(f: &Finding, rules: &[&Rule]) -> serde_json::Value {
+    let mut result = serde_json::json!({
+        "ruleId": f.code,
+        "ruleIndex": rules.iter().position(|r| r.code == f.code),
+        "level": "warning",
+        "message": { "text": f.message },
+        "locations": [{ "physicalLocation": {
+            "artifactLocation": { "uri": f.path },
+            "region": { "startLine": f.line, "startColumn": f.column },
+        }}],
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    if let Some(fix) = &f.fix {
+        result["fixes"] = serde_json::json!([{
+            "description": { "text": fix.title },
+            "artifactChanges": [{
+                "artifactLocation": { "uri": f.path },
+                "replacements": fix.edits.iter().map(|e| serde_json::json!({
+                    "deletedRegion": { "byteOffset": e.start, "byteLength": e.end - e.start },
+                    "insertedContent": { "text": e.content },
+                })).collect::<Vec<_>>(),
+            }],
+        }]);
+    }
+    if let Some(p) = f.predicted {
+        result["properties"] = serde_json::json!({
+            "predicted_before_ms": p.before_ms,
+            "predicted_after_ms": p.after_ms,
+        });
+    }
+    result
 }
 
 /// The parallelism block of `suggest`'s text: makespan by workers and what to give the runner.
