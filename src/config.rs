@@ -60,6 +60,30 @@ pub struct Resources {
     /// What the runner requests for each transformation today: memory (GB) and CPUs.
     pub requested_memory_gb: Option<f64>,
     pub requested_cpus: Option<f64>,
+    /// Requests of particular transformations, by file (`models/big.sql`) or transformation
+    /// id, over the ones above: `[resources.requests."models/big.sql"]`.
+    #[serde(default)]
+    pub requests: std::collections::BTreeMap<String, Request>,
+}
+
+/// What the runner requests for one transformation.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub memory_gb: Option<f64>,
+    pub cpus: Option<f64>,
+}
+
+impl Resources {
+    /// What the runner requests for a transformation (its own request, else the default),
+    /// as (memory GB, CPUs).
+    pub fn requested(&self, file: &str, id: &str) -> (Option<f64>, Option<f64>) {
+        let own = self.requests.get(id).or_else(|| self.requests.get(file));
+        (
+            own.and_then(|r| r.memory_gb).or(self.requested_memory_gb),
+            own.and_then(|r| r.cpus).or(self.requested_cpus),
+        )
+    }
 }
 
 /// The pre-commit checks a user turns on (`[checks]` in `.git-lineage.toml`); all off by

@@ -72,10 +72,11 @@ pub fn allocations(pipeline: &Pipeline, history: &History, config: &Resources) -
                 )
             };
             let cost_per_run = memory_request.and_then(|m| price(cpus, m));
-            let over_provisioned = over(config, memory_request, cpus).map(|why| {
+            let requested = config.requested(&node.file, &node.id);
+            let over_provisioned = over(requested, memory_request, cpus).map(|why| {
                 let asked = price(
-                    config.requested_cpus.unwrap_or(cpus),
-                    config.requested_memory_gb.map_or(memory_request.unwrap_or(0.0), |g| g * GB),
+                    requested.1.unwrap_or(cpus),
+                    requested.0.map_or(memory_request.unwrap_or(0.0), |g| g * GB),
                 );
                 match (asked, cost_per_run) {
                     (Some(a), Some(c)) => {
@@ -113,14 +114,19 @@ pub fn price_text(price: f64) -> String {
     format!("{price:.decimals$}")
 }
 
-fn over(config: &Resources, memory_request: Option<f64>, cpus: f64) -> Option<String> {
+/// Why a request (memory GB, CPUs) is over-provisioned, if it is.
+fn over(
+    (memory_gb, requested_cpus): (Option<f64>, Option<f64>),
+    memory_request: Option<f64>,
+    cpus: f64,
+) -> Option<String> {
     let mut why = Vec::new();
-    if let (Some(asked), Some(need)) = (config.requested_memory_gb, memory_request)
+    if let (Some(asked), Some(need)) = (memory_gb, memory_request)
         && asked * GB >= OVER * need
     {
         why.push(format!("requests {asked} GB of memory, {:.2} GB is enough", need / GB));
     }
-    if let Some(asked) = config.requested_cpus
+    if let Some(asked) = requested_cpus
         && asked >= OVER * cpus
     {
         why.push(format!("requests {asked} CPUs, {cpus} are enough"));
@@ -159,6 +165,7 @@ mod tests {
             gb_hour: Some(0.005),
             requested_memory_gb: Some(4.0),
             requested_cpus: Some(2.0),
+            requests: std::collections::BTreeMap::new(),
         };
         let all = allocations(&pipeline, &history, &config);
         let [a] = all.as_slice() else { panic!("one allocation") };
@@ -173,5 +180,9 @@ mod tests {
         assert_eq!(price_text(3.456), "3.46");
         let nothing_asked = Resources::default();
         assert!(allocations(&pipeline, &history, &nothing_asked)[0].over_provisioned.is_none());
+        // A transformation's own request wins over the default: 0.5 GB and 1 CPU fit.
+        let own = crate::config::Request { memory_gb: Some(0.5), cpus: Some(1.0) };
+        let config = Resources { requests: [("a.sql".to_string(), own)].into(), ..config };
+        assert!(allocations(&pipeline, &history, &config)[0].over_provisioned.is_none());
     }
 }
