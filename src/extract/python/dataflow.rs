@@ -16,10 +16,11 @@ use std::fmt::Write as _;
 
 use tree_sitter::Node;
 
+use super::columns::{self, Data, Expr, Item};
 use super::queries::{Matcher, Role, Spec};
 use crate::diagnostic::Diagnostic;
-use crate::extract::Operation;
 use crate::extract::sql::{self, Dialect};
+use crate::extract::{ColumnEdge, IndirectEdge, IndirectKind, Operation};
 use crate::extract::{Settings, sql::names::normalize_dotted};
 
 /// Deeper than this, expressions and blocks are not followed.
@@ -36,13 +37,11 @@ pub type Lineage = BTreeSet<String>;
 
 /// A DataFrame of what `value` already reads (when it is one) and of `reads`: several
 /// patterns on one call (a read and its SQL) add to the same frame.
-fn with_reads(value: Option<Value>, reads: Lineage) -> Value {
-    let mut lineage = match value {
-        Some(Value::Frame(l)) => l,
-        _ => Lineage::new(),
-    };
-    lineage.extend(reads);
-    Value::Frame(lineage)
+fn with_reads(value: Option<Value>, reads: Data) -> Value {
+    match value {
+        Some(Value::Frame(d)) => Value::Frame(d.merge(&reads)),
+        _ => Value::Frame(reads),
+    }
 }
 
 /// What an expression evaluates to, as far as lineage cares.
@@ -51,11 +50,13 @@ pub enum Value {
     Str(String),
     /// Known only at run time; the name of the placeholder.
     Dynamic(String),
-    Frame(Lineage),
+    Frame(Data),
+    /// A column expression (`col("x")`, `df["x"] * 2`): see [`columns`].
+    Column(Expr),
     /// `spark.read` and what its builder methods return.
     Reader,
     /// `df.write` and its builder methods: the data it will write.
-    Writer(Lineage),
+    Writer(Data),
     /// A handle on a table (`DeltaTable.forName`).
     Table(String),
     List(Vec<Value>),
@@ -65,9 +66,10 @@ pub enum Value {
 
 impl Value {
     /// The datasets a value's data comes from, if it carries data.
-    fn lineage(&self) -> Option<Lineage> {
+    pub fn lineage(&self) -> Option<Lineage> {
         match self {
-            Value::Frame(l) | Value::Writer(l) => Some(l.clone()),
+            Value::Frame(d) | Value::Writer(d) => Some(d.datasets.clone()),
+            Value::Column(e) => (!e.datasets.is_empty()).then(|| e.datasets.clone()),
             Value::Table(name) => Some(std::iter::once(name.clone()).collect()),
             Value::List(items) => {
                 let mut all: Option<Lineage> = None;
@@ -87,6 +89,24 @@ impl Value {
                 }
                 all
             }
+            Value::Str(_) | Value::Dynamic(_) | Value::Reader | Value::Unknown => None,
+        }
+    }
+
+    /// The DataFrame a value holds or stands for, if it carries data: a column of a
+    /// DataFrame is a DataFrame of that one column.
+    pub fn data(&self) -> Option<Data> {
+        match self {
+            Value::Frame(d) | Value::Writer(d) => Some(d.clone()),
+            Value::Column(e) => {
+                let name = e.name.clone()?;
+                (!e.datasets.is_empty()).then(|| Data {
+                    datasets: e.datasets.clone(),
+                    named: vec![(name, e.resolved.clone())],
+                    ..Data::default()
+                })
+            }
+            Value::Table(_) | Value::List(_) | Value::Dict(_) => self.lineage().map(Data::opaque),
             Value::Str(_) | Value::Dynamic(_) | Value::Reader | Value::Unknown => None,
         }
     }
@@ -116,6 +136,11 @@ pub struct Unit {
     pub reads: BTreeSet<String>,
     pub writes: BTreeSet<String>,
     pub operations: Vec<Operation>,
+    /// Column lineage of what the unit writes.
+    pub columns: BTreeSet<ColumnEdge>,
+    pub indirect: BTreeSet<IndirectEdge>,
+    /// Each dataset written, with its columns when all are known.
+    pub outputs: HashMap<String, Option<Vec<String>>>,
 }
 
 /// The variables of one scope: locals over a snapshot of the module's.
@@ -318,6 +343,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 if let Some(unit) = self.units.get_mut(index) {
                     unit.reads.extend(scope.unit.reads);
                     unit.writes.extend(scope.unit.writes);
+                    unit.columns.extend(scope.unit.columns);
+                    unit.indirect.extend(scope.unit.indirect);
+                    for (dataset, output) in scope.unit.outputs {
+                        record_output(&mut unit.outputs, dataset, output);
+                    }
                     for op in scope.unit.operations {
                         if !unit.operations.contains(&op) {
                             unit.operations.push(op);
@@ -379,7 +409,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     // else is a loop variable known only at run time.
                     let element = match &iterable {
                         Some(list @ Value::List(_)) => match list.lineage() {
-                            Some(l) if !l.is_empty() => Value::Frame(l),
+                            Some(l) if !l.is_empty() => Value::Frame(Data::opaque(l)),
                             _ => Value::Unknown,
                         },
                         _ => Value::Unknown,
@@ -561,7 +591,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     other => {
                         let lineage = other.lineage();
                         for t in targets {
-                            let v = lineage.clone().map_or(Value::Unknown, Value::Frame);
+                            let v = lineage
+                                .clone()
+                                .map_or(Value::Unknown, |l| Value::Frame(Data::opaque(l)));
                             self.bind(t, v, scope);
                         }
                     }
@@ -589,9 +621,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         pairs.push((key, value));
                         Some(Value::Dict(pairs))
                     }
-                    (Some(Value::Frame(mut lineage)), _) => {
-                        lineage.extend(value.lineage().unwrap_or_default());
-                        Some(Value::Frame(lineage))
+                    // df["c"] = df["a"] * 2: the column c of df, from a.
+                    (Some(Value::Frame(data)), Some(key)) => {
+                        Some(Value::Frame(data.with_column(&key, &value)))
+                    }
+                    (Some(Value::Frame(mut data)), None) => {
+                        data.datasets.extend(value.lineage().unwrap_or_default());
+                        Some(Value::Frame(data))
                     }
                     _ => None,
                 };
@@ -657,6 +693,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 let operator =
                     node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
                 match (left, right) {
+                    (Some(l @ Value::Column(_)), Some(r))
+                    | (Some(l), Some(r @ Value::Column(_))) => {
+                        Expr::combine([&l, &r]).map_or(Value::Unknown, Value::Column)
+                    }
                     (Some(l), Some(r)) => match operator {
                         "+" => add(l, r),
                         "/" => path_join(&[l, r]),
@@ -762,20 +802,28 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return value.clone();
         }
         let object = node.child_by_field_name("object").map(|o| self.eval(o, scope));
+        let mut keep = false;
         for spec in &self.specs_of(node) {
             match spec.role {
                 Role::Reader => return Value::Reader,
                 Role::Writer => {
-                    if let Some(lineage) = object.as_ref().and_then(Value::lineage) {
-                        return Value::Writer(lineage);
+                    if let Some(data) = object.as_ref().and_then(Value::data) {
+                        return Value::Writer(data);
                     }
-                    return Value::Writer(Lineage::new());
+                    return Value::Writer(Data::default());
                 }
+                Role::Frame => keep = true,
                 _ => {}
             }
         }
         match object {
-            Some(Value::Frame(l)) => Value::Frame(l),
+            // df.na, df.loc: the DataFrame; df.x: its column x.
+            Some(Value::Frame(d)) if keep => Value::Frame(d),
+            Some(Value::Frame(d)) => match node.child_by_field_name("attribute") {
+                Some(a) => Value::Column(Expr::of(&d, self.node_text(a))),
+                None => Value::Frame(d),
+            },
+            Some(Value::Column(e)) => Value::Column(Expr { name: None, ..e }),
             Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
             Some(Value::Dynamic(_) | Value::Unknown) | None => Value::Dynamic(full.to_string()),
             Some(_) => Value::Unknown,
@@ -784,7 +832,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
 
     fn subscript(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
         let base = node.child_by_field_name("value").map(|v| self.eval(v, scope));
-        let key = node.child_by_field_name("subscript").map(|k| self.eval(k, scope));
+        // `df.loc[rows, columns]` has two subscripts: a tuple of them.
+        let mut cursor = node.walk();
+        let keys: Vec<Node<'tree>> =
+            node.children_by_field_name("subscript", &mut cursor).collect();
+        let key = match keys.as_slice() {
+            [] => None,
+            [one] => Some(self.eval(*one, scope)),
+            several => Some(Value::List(several.iter().map(|k| self.eval(*k, scope)).collect())),
+        };
         match (base, key) {
             (Some(Value::Dict(pairs)), Some(Value::Str(key))) => {
                 pairs.into_iter().find(|(k, _)| *k == key).map_or(Value::Unknown, |(_, v)| v)
@@ -794,7 +850,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 .ok()
                 .and_then(|i| items.into_iter().nth(i))
                 .unwrap_or(Value::Unknown),
-            (Some(Value::Frame(l)), _) => Value::Frame(l),
+            (Some(Value::Frame(d)), Some(key)) => frame_subscript(d, &key),
+            (Some(Value::Frame(d)), None) => Value::Frame(d),
+            (Some(Value::Column(e)), _) => Value::Column(Expr { name: None, ..e }),
             (Some(Value::Dynamic(_)) | None, _) => Value::Dynamic(self.node_text(node).to_string()),
             _ => Value::Unknown,
         }
@@ -814,6 +872,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         // Arguments, evaluated once; patterns find them by node.
         let mut evaluated: HashMap<usize, Value> = HashMap::new();
         let mut positional: Vec<Value> = Vec::new();
+        let mut positional_text: Vec<&'a str> = Vec::new();
         let mut keywords: Vec<(String, Value)> = Vec::new();
         if let Some(arguments) = node.child_by_field_name("arguments") {
             let mut cursor = arguments.walk();
@@ -834,6 +893,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     let value = self.eval(arg, scope);
                     evaluated.insert(arg.id(), value.clone());
                     positional.push(value);
+                    positional_text.push(self.node_text(arg));
                 }
             }
         }
@@ -866,6 +926,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         | ("writer", Some(Value::Writer(_)))
                         | ("table", Some(Value::Table(_)))
                         | ("frame", Some(Value::Frame(_)))
+                        | ("column", Some(Value::Column(_)))
                 );
                 if !fits {
                     continue;
@@ -885,25 +946,41 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
                 Role::Read => {
                     let names = self.names(spec, &evaluated, scope, line);
-                    let mut lineage = Lineage::new();
+                    let mut read: Option<Data> = None;
                     for name in names {
-                        lineage.extend(self.read(&name, line, &mut scope.unit));
+                        let lineage = self.read(&name, line, &mut scope.unit);
+                        let data = if lineage.len() == 1 && lineage.contains(&name) {
+                            Data::read(&name, self.settings.catalog.columns(&name))
+                        } else {
+                            Data::opaque(lineage)
+                        };
+                        read = Some(match read {
+                            Some(r) => r.union(&data, true),
+                            None => data,
+                        });
                     }
-                    result = Some(with_reads(result.take(), lineage));
+                    let mut read = read.unwrap_or_default();
+                    // usecols=["a", "b"]: only those columns.
+                    if let Some(c) = spec.capture("columns") {
+                        let mut selected = Vec::new();
+                        columns::items(&self.value_of(c, &evaluated, scope), "", &mut selected);
+                        read = read.select(&selected);
+                    }
+                    result = Some(with_reads(result.take(), read));
                 }
                 Role::Sql => {
                     if let Some(q) = spec.capture("query") {
                         let query = self.value_of(q, &evaluated, scope);
                         let lineage = self.sql(spec, &query, q, &mut scope.unit);
-                        result = Some(with_reads(result.take(), lineage));
+                        result = Some(with_reads(result.take(), Data::opaque(lineage)));
                     }
                 }
                 Role::Write => {
-                    let data = match spec.capture("data") {
-                        Some(d) => self.value_of(d, &evaluated, scope).lineage(),
-                        None => receiver.as_ref().and_then(Value::lineage),
-                    }
-                    .unwrap_or_default();
+                    let written = match spec.capture("data") {
+                        Some(d) => self.value_of(d, &evaluated, scope).data(),
+                        None => receiver.as_ref().and_then(Value::data),
+                    };
+                    let data = written.as_ref().map(|d| d.datasets.clone()).unwrap_or_default();
                     let mut names = self.names(spec, &evaluated, scope, line);
                     if names.is_empty()
                         && spec.capture("name").is_none()
@@ -914,6 +991,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                     for name in names {
                         Self::write(&name, &data, line, &mut scope.unit);
+                        if let Some(written) = &written {
+                            record_columns(&mut scope.unit, &name, written);
+                        }
                     }
                     if result.is_none() {
                         result.clone_from(&receiver);
@@ -932,6 +1012,25 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                 }
                 Role::Op => operation = spec.property("operation"),
+                Role::Frame => {
+                    if let Some(value) = columns::frame_effect(
+                        spec,
+                        method,
+                        receiver.as_ref(),
+                        &positional,
+                        &positional_text,
+                        &keywords,
+                    ) {
+                        result = Some(value);
+                    }
+                }
+                Role::Column => {
+                    if let Some(value) =
+                        columns::column_effect(spec, receiver.as_ref(), &positional)
+                    {
+                        result = Some(value);
+                    }
+                }
                 Role::Reader | Role::Writer => {}
             }
         }
@@ -1212,6 +1311,43 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     }
 }
 
+/// `df["x"]` (the column x), `df[["a", "b"]]` (those columns), `df[df["x"] > 0]` (the rows
+/// the condition keeps), `df.loc[condition, columns]`.
+fn frame_subscript(data: Data, key: &Value) -> Value {
+    match key {
+        Value::Str(name) if data.keys.is_some() => {
+            // grouped["v"]: the keys and v.
+            let mut out = data.select(&[Item::Expr(Expr::named(name), name.clone())]);
+            out.keys = data.keys;
+            Value::Frame(out)
+        }
+        Value::Str(name) => Value::Column(Expr::of(&data, name)),
+        Value::Column(condition) => Value::Frame(data.decided(condition, IndirectKind::Filter)),
+        Value::List(items) => match items.as_slice() {
+            [Value::Column(condition), columns] => {
+                let filtered = data.decided(condition, IndirectKind::Filter);
+                match columns {
+                    Value::Str(_) | Value::List(_) => {
+                        let mut selected = Vec::new();
+                        columns::items(columns, "", &mut selected);
+                        Value::Frame(filtered.select(&selected))
+                    }
+                    _ => Value::Frame(filtered),
+                }
+            }
+            _ if items.iter().all(|v| matches!(v, Value::Str(_))) => {
+                let mut selected = Vec::new();
+                columns::items(key, "", &mut selected);
+                let mut out = data.select(&selected);
+                out.keys = data.keys;
+                Value::Frame(out)
+            }
+            _ => Value::Frame(data),
+        },
+        _ => Value::Frame(data),
+    }
+}
+
 /// SQL text with each `<dynamic:name>` replaced by an identifier `__dynamic_N__`, and the
 /// placeholders by N.
 fn sql_safe(text: &str) -> (String, Vec<String>) {
@@ -1315,11 +1451,11 @@ fn merge(a: Value, b: Value, variable: &str) -> Value {
     if a == b {
         return a;
     }
-    match (a.lineage(), b.lineage()) {
-        (Some(mut x), Some(y)) => {
-            x.extend(y);
-            Value::Frame(x)
-        }
+    if let (Value::Column(_), Value::Column(_)) = (&a, &b) {
+        return Expr::combine([&a, &b]).map_or(Value::Unknown, Value::Column);
+    }
+    match (a.data(), b.data()) {
+        (Some(x), Some(y)) => Value::Frame(x.merge(&y)),
         (Some(x), None) | (None, Some(x)) => Value::Frame(x),
         (None, None) if variable.is_empty() => Value::Unknown,
         (None, None) => Value::Dynamic(variable.to_string()),
@@ -1443,15 +1579,46 @@ fn str_format(template: &str, positional: &[Value], keywords: &[(String, Value)]
     Value::Str(out)
 }
 
-/// The data of every DataFrame among `values`, or unknown when none carries data.
+/// The data of every DataFrame among `values` (through code we cannot see, so its columns
+/// are unknown), or the columns of column expressions combined (`x > 0`, `a & b`), or
+/// unknown when none carries data.
 fn union_or_unknown(values: &[Value]) -> Value {
-    let mut all: Option<Lineage> = None;
+    let frames: Vec<Data> =
+        values.iter().filter(|v| !matches!(v, Value::Column(_))).filter_map(Value::data).collect();
+    if frames.is_empty() {
+        return Expr::combine(values).map_or(Value::Unknown, Value::Column);
+    }
+    let mut through = Data::through(&frames.iter().collect::<Vec<_>>());
     for value in values {
         if let Some(l) = value.lineage() {
-            all.get_or_insert_with(Lineage::new).extend(l);
+            through.datasets.extend(l.iter().cloned());
+            through.rest.get_or_insert_with(Lineage::new).extend(l);
         }
     }
-    all.map_or(Value::Unknown, Value::Frame)
+    Value::Frame(through)
+}
+
+/// The column lineage of writing `data` to `dataset`.
+fn record_columns(unit: &mut Unit, dataset: &str, data: &Data) {
+    let (columns, indirect, output) = data.written(dataset);
+    unit.columns.extend(columns);
+    unit.indirect.extend(indirect);
+    record_output(&mut unit.outputs, dataset.to_string(), output);
+}
+
+/// A dataset written once more: its columns are known if every write knows the same.
+fn record_output(
+    outputs: &mut HashMap<String, Option<Vec<String>>>,
+    dataset: String,
+    output: Option<Vec<String>>,
+) {
+    match outputs.get_mut(&dataset) {
+        Some(known) if *known != output => *known = None,
+        Some(_) => {}
+        None => {
+            outputs.insert(dataset, output);
+        }
+    }
 }
 
 /// Python's common backslash escapes; others are kept as written.
@@ -1521,8 +1688,8 @@ mod tests {
         let a = Value::Str("a".into());
         let b = Value::Str("b".into());
         assert_eq!(merge(a, b, "x"), Value::Dynamic("x".into()));
-        let f = Value::Frame(std::iter::once("t".to_string()).collect());
-        let g = Value::Frame(std::iter::once("u".to_string()).collect());
+        let f = Value::Frame(Data::opaque(std::iter::once("t".to_string()).collect()));
+        let g = Value::Frame(Data::opaque(std::iter::once("u".to_string()).collect()));
         assert_eq!(merge(f, g, "df").lineage().unwrap().len(), 2);
     }
 }

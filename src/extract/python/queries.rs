@@ -21,6 +21,7 @@ pub const GRAMMARS: &[(&str, &str)] = &[
     ("files.scm", include_str!("../../../grammars/python/files.scm")),
     ("elasticsearch.scm", include_str!("../../../grammars/python/elasticsearch.scm")),
     ("dataframe.scm", include_str!("../../../grammars/python/dataframe.scm")),
+    ("columns.scm", include_str!("../../../grammars/python/columns.scm")),
 ];
 
 /// Matches beyond this many in flight are dropped by tree-sitter rather than slowing down:
@@ -43,6 +44,8 @@ pub enum Role {
     Table,
     Pass,
     Op,
+    Frame,
+    Column,
 }
 
 impl Role {
@@ -57,6 +60,8 @@ impl Role {
             "table" => Self::Table,
             "pass" => Self::Pass,
             "op" => Self::Op,
+            "frame" => Self::Frame,
+            "column" => Self::Column,
             _ => return None,
         })
     }
@@ -319,7 +324,8 @@ mod tests {
 
     #[test]
     fn every_capture_is_a_role_a_known_value_or_private() {
-        let known = ["name", "namespace", "options", "data", "query", "value", "bucket", "key"];
+        let known =
+            ["name", "namespace", "options", "data", "query", "value", "bucket", "key", "columns"];
         for part in &GRAMMARS_COMPILED.parts {
             for (i, name) in part.names.iter().enumerate() {
                 if let Some(name) = name {
