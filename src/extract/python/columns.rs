@@ -259,9 +259,15 @@ impl Data {
         let mut out = self.clone();
         for (from, to) in pairs {
             let sources = self.resolve(from);
-            // A renamed column that was one of the unnamed ones is named from now on.
-            out.named.retain(|(n, _)| n != from);
-            out.set(to, sources);
+            // In its place; one that was among the unnamed ones is named from now on.
+            if out.named.iter().any(|(n, _)| n == from) {
+                out.named.retain(|(n, _)| n != to || n == from);
+                if let Some(slot) = out.named.iter_mut().find(|(n, _)| n == from) {
+                    *slot = (to.clone(), sources);
+                }
+            } else {
+                out.set(to, sources);
+            }
         }
         out
     }
@@ -910,5 +916,115 @@ mod tests {
         let b = Data::read("b", Some(&["y".to_string()]));
         assert_eq!(a.union(&b, false).resolve("x"), set(&["a.x", "b.y"]));
         assert_eq!(a.union(&b, true).named.len(), 2);
+    }
+
+    /// The column and indirect edges of a Python snippet's transformations, as text.
+    fn edges(code: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let (transformations, _) =
+            crate::extract::python::analyze("t.py", code, &crate::extract::Settings::default());
+        let mut columns = Vec::new();
+        let mut indirect = Vec::new();
+        let mut outputs = Vec::new();
+        for t in transformations {
+            columns.extend(t.columns.iter().map(|e| format!("{} -> {}", e.source, e.target)));
+            indirect.extend(
+                t.indirect.iter().map(|e| format!("{:?} {} -> {}", e.kind, e.source, e.target)),
+            );
+            outputs.extend(t.output_columns);
+        }
+        indirect.sort();
+        (columns, indirect, outputs)
+    }
+
+    #[test]
+    fn pyspark_select_with_column_and_rename() {
+        let (columns, _, outputs) = edges(
+            "df = spark.read.table('a').select('x', F.col('y').alias('z'), col('w'))\n\
+             df = df.withColumn('n', F.col('x') + F.col('z')).withColumnRenamed('w', 'v')\n\
+             df.drop('x').write.saveAsTable('b')\n",
+        );
+        assert_eq!(columns, ["a.w -> b.v", "a.x -> b.n", "a.y -> b.n", "a.y -> b.z"]);
+        assert_eq!(outputs, ["z", "v", "n"]);
+    }
+
+    #[test]
+    fn pyspark_filter_join_group_and_sort_decide_rows() {
+        let (columns, indirect, outputs) = edges(
+            "o = spark.table('orders').filter('amount > 0')\n\
+             c = spark.table('customers').select('id', 'region')\n\
+             t = o.join(c, o.customer_id == c.id).groupBy('region')\n\
+             t.agg(F.sum('amount').alias('total')).orderBy(F.desc('total')).write.saveAsTable('r')\n",
+        );
+        assert_eq!(columns, ["customers.region -> r.region", "orders.amount -> r.total"]);
+        assert_eq!(
+            indirect,
+            [
+                "Filter orders.amount -> r",
+                "GroupBy customers.region -> r",
+                "Join customers.id -> r",
+                "Join orders.customer_id -> r",
+                "Sort orders.amount -> r",
+            ]
+        );
+        assert_eq!(outputs, ["region", "total"]);
+    }
+
+    #[test]
+    fn pandas_columns_through_subscripts_rename_and_groupby() {
+        let (columns, indirect, outputs) = edges(
+            "import pandas as pd\n\
+             df = pd.read_csv('in.csv', usecols=['a', 'b', 'k'])\n\
+             df['c'] = df['a'] * 2\n\
+             df = df.rename(columns={'b': 'bb'})\n\
+             out = df[df['a'] > 0].groupby('k').agg(total=('c', 'sum'))\n\
+             out.to_parquet('out.parquet')\n",
+        );
+        assert_eq!(columns, ["in.csv.a -> out.parquet.total", "in.csv.k -> out.parquet.k"]);
+        assert_eq!(indirect, ["Filter in.csv.a -> out.parquet", "GroupBy in.csv.k -> out.parquet"]);
+        assert_eq!(outputs, ["k", "total"]);
+    }
+
+    #[test]
+    fn pandas_merge_and_query() {
+        let (columns, indirect, _) = edges(
+            "import pandas as pd\n\
+             a = pd.read_csv('a.csv', usecols=['id', 'x'])\n\
+             b = pd.read_csv('b.csv', usecols=['aid', 'y'])\n\
+             m = pd.merge(a, b, left_on='id', right_on='aid').query('y > 3')\n\
+             m[['x', 'y']].sort_values(by='x').to_csv('m.csv')\n",
+        );
+        assert_eq!(columns, ["a.csv.x -> m.csv.x", "b.csv.y -> m.csv.y"]);
+        assert_eq!(
+            indirect,
+            [
+                "Filter b.csv.y -> m.csv",
+                "Join a.csv.id -> m.csv",
+                "Join b.csv.aid -> m.csv",
+                "Sort a.csv.x -> m.csv",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_code_keeps_columns_unknown() {
+        // A function of another module: what comes out has the data, columns unknown.
+        let (columns, _, outputs) = edges(
+            "df = spark.table('a').select('x')\n\
+             clean(df).withColumn('n', F.lit(1)).write.saveAsTable('b')\n",
+        );
+        assert_eq!(columns, ["a.* -> b.*"]);
+        assert!(outputs.is_empty());
+    }
+
+    #[test]
+    fn sql_through_a_temporary_view_resolves_to_the_view_s_columns() {
+        let (columns, indirect, outputs) = edges(
+            "df = spark.table('a').filter(col('ok')).select('k', col('v').alias('w'))\n\
+             df.createOrReplaceTempView('t')\n\
+             spark.sql('SELECT k, sum(w) AS total FROM t GROUP BY k').write.saveAsTable('b')\n",
+        );
+        assert_eq!(columns, ["a.k -> b.k", "a.v -> b.total"]);
+        assert_eq!(indirect, ["Filter a.ok -> b", "GroupBy a.k -> b"]);
+        assert_eq!(outputs, ["k", "total"]);
     }
 }

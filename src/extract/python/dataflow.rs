@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use tree_sitter::Node;
 
-use super::columns::{self, Data, Expr, Item};
+use super::columns::{self, Data, Expr, Item, Sources};
 use super::queries::{Matcher, Role, Spec};
 use crate::diagnostic::Diagnostic;
 use crate::extract::sql::{self, Dialect};
@@ -170,8 +170,8 @@ pub struct Analyzer<'a, 'tree> {
     /// with their arguments.
     instances: HashMap<String, (usize, usize)>,
     in_progress: HashSet<String>,
-    /// Temporary views by normalized name: the lineage they stand for.
-    views: HashMap<String, Lineage>,
+    /// Temporary views by normalized name: the DataFrame they stand for.
+    views: HashMap<String, Data>,
     pub units: Vec<Unit>,
     pub diagnostics: Vec<Diagnostic>,
     depth: usize,
@@ -949,7 +949,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     let mut read: Option<Data> = None;
                     for name in names {
                         let lineage = self.read(&name, line, &mut scope.unit);
-                        let data = if lineage.len() == 1 && lineage.contains(&name) {
+                        let data = if let Some(view) = self.views.get(&normalize_dotted(&name)) {
+                            view.clone()
+                        } else if lineage.len() == 1 && lineage.contains(&name) {
                             Data::read(&name, self.settings.catalog.columns(&name))
                         } else {
                             Data::opaque(lineage)
@@ -971,8 +973,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 Role::Sql => {
                     if let Some(q) = spec.capture("query") {
                         let query = self.value_of(q, &evaluated, scope);
-                        let lineage = self.sql(spec, &query, q, &mut scope.unit);
-                        result = Some(with_reads(result.take(), Data::opaque(lineage)));
+                        let data = self.sql_data(spec, &query, q, &mut scope.unit);
+                        result = Some(with_reads(result.take(), data));
                     }
                 }
                 Role::Write => {
@@ -1001,8 +1003,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
                 Role::View => {
                     let data = match spec.capture("data") {
-                        Some(d) => self.value_of(d, &evaluated, scope).lineage(),
-                        None => receiver.as_ref().and_then(Value::lineage),
+                        Some(d) => self.value_of(d, &evaluated, scope).data(),
+                        None => receiver.as_ref().and_then(Value::data),
                     }
                     .unwrap_or_default();
                     if let Some(Value::Str(name)) =
@@ -1186,7 +1188,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     /// Records a read of `name` (or, for a temporary view, of what the view stands for).
     fn read(&mut self, name: &str, line: usize, unit: &mut Unit) -> Lineage {
         if let Some(view) = self.views.get(&normalize_dotted(name)) {
-            return view.clone();
+            return view.datasets.clone();
         }
         unit.reads.insert(name.to_string());
         unit.operations.push(Operation {
@@ -1211,14 +1213,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         });
     }
 
-    /// Embedded SQL through the SQL extractor; returns what the query reads.
-    fn sql(
+    /// Embedded SQL through the SQL extractor; returns the DataFrame of its last query
+    /// (the datasets every statement reads), and adds the column lineage of its writes.
+    fn sql_data(
         &mut self,
         spec: &Spec<'tree>,
         query: &Value,
         node: Node<'tree>,
         unit: &mut Unit,
-    ) -> Lineage {
+    ) -> Data {
         let line = line_of(node);
         let text = match query {
             Value::Str(text) => text.clone(),
@@ -1231,13 +1234,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         self.node_text(node)
                     ),
                 ));
-                return Lineage::new();
+                return Data::default();
             }
-            _ => return Lineage::new(),
+            _ => return Data::default(),
         };
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Lineage::new();
+            return Data::default();
         }
         let one_word = !trimmed.contains(char::is_whitespace);
         if one_word && trimmed.to_ascii_lowercase().ends_with(".sql") {
@@ -1246,13 +1249,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 1,
                 format!("SQL file `{trimmed}`: analyzed as a file of its own, not from here"),
             ));
-            return Lineage::new();
+            return Data::default();
         }
         if one_word && spec.property("table_if_one_word").is_some() {
-            return self.read(trimmed, line, unit);
+            return Data::opaque(self.read(trimmed, line, unit));
         }
         if one_word {
-            return Lineage::new();
+            return Data::default();
         }
         // Placeholders become identifiers the SQL parser accepts, and back in the names.
         let (text, placeholders) = sql_safe(&bind_parameters(&text));
@@ -1262,7 +1265,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         };
         let options = sql::SqlOptions {
             dialect,
-            indirect: false,
+            indirect: self.settings.indirect,
             default_schema: self.settings.default_schema.clone(),
             catalog: Some(&self.settings.catalog),
         };
@@ -1280,6 +1283,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             d
         }));
         let mut all = Lineage::new();
+        let mut result: Option<Data> = None;
         for statement in statements {
             let statement_line = statement.line + shift;
             let mut reads = Lineage::new();
@@ -1293,13 +1297,116 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 dataset: None,
                 sources: Vec::new(),
             });
+            // The columns that decided a temporary view's rows decide the rows read from it.
+            let decided: BTreeSet<(String, IndirectKind)> = statement
+                .reads
+                .iter()
+                .filter_map(|r| self.views.get(&normalize_dotted(&restore(r, &placeholders))))
+                .flat_map(|view| view.indirect.iter().cloned())
+                .collect();
             for write in &statement.writes {
                 let write = restore(write, &placeholders);
                 Self::write(&write, &reads, statement_line, unit);
+                self.sql_columns(&statement, &placeholders, &write, unit);
+                unit.indirect.extend(decided.iter().map(|(source, kind)| IndirectEdge {
+                    source: source.clone(),
+                    target: write.clone(),
+                    kind: *kind,
+                }));
+            }
+            if statement.writes.is_empty() {
+                let mut data = self.sql_result(&statement, &placeholders, &reads);
+                data.indirect.extend(decided);
+                result = Some(data);
             }
             all.extend(reads);
         }
-        all
+        let mut data = result.unwrap_or_else(|| Data::opaque(Lineage::new()));
+        data.datasets.extend(all.iter().cloned());
+        if let Some(rest) = &mut data.rest {
+            rest.extend(all);
+        }
+        data
+    }
+
+    /// Where a column the SQL names comes from: through a temporary view, the columns of
+    /// the DataFrame it stands for.
+    fn sql_source(&self, dataset: Option<&str>, column: &str, placeholders: &[String]) -> Sources {
+        let Some(dataset) = dataset else { return std::iter::once(column.to_string()).collect() };
+        let dataset = restore(dataset, placeholders);
+        match self.views.get(&normalize_dotted(&dataset)) {
+            Some(view) if column == "*" => {
+                let mut all: Sources =
+                    view.named.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+                all.extend(view.rest.iter().flatten().map(|d| format!("{d}.*")));
+                all
+            }
+            Some(view) => view.resolve(column),
+            None => std::iter::once(format!("{dataset}.{column}")).collect(),
+        }
+    }
+
+    /// The column lineage of an SQL statement that writes `write`.
+    fn sql_columns(
+        &self,
+        statement: &sql::StatementLineage,
+        placeholders: &[String],
+        write: &str,
+        unit: &mut Unit,
+    ) {
+        for (source, target) in &statement.columns {
+            let target = restore(target, placeholders);
+            for s in self.sql_source(source.dataset.as_deref(), &source.column, placeholders) {
+                unit.columns.insert(ColumnEdge { source: s, target: target.clone() });
+            }
+        }
+        for (source, target, kind) in &statement.indirect {
+            let target = restore(target, placeholders);
+            for s in self.sql_source(source.dataset.as_deref(), &source.column, placeholders) {
+                unit.indirect.insert(IndirectEdge {
+                    source: s,
+                    target: target.clone(),
+                    kind: *kind,
+                });
+            }
+        }
+        let output =
+            (!statement.output_columns.is_empty()).then(|| statement.output_columns.clone());
+        record_output(&mut unit.outputs, write.to_string(), output);
+    }
+
+    /// The DataFrame of an SQL query's result: its columns when the SQL says them all.
+    fn sql_result(
+        &self,
+        statement: &sql::StatementLineage,
+        placeholders: &[String],
+        reads: &Lineage,
+    ) -> Data {
+        if statement.output_columns.is_empty() {
+            return Data::opaque(reads.clone());
+        }
+        let mut data = Data { datasets: reads.clone(), ..Data::default() };
+        for name in &statement.output_columns {
+            let mut sources = Sources::new();
+            for (source, target) in &statement.columns {
+                if target == name {
+                    sources.extend(self.sql_source(
+                        source.dataset.as_deref(),
+                        &source.column,
+                        placeholders,
+                    ));
+                }
+            }
+            data.named.push((name.clone(), sources));
+        }
+        for (source, target, kind) in &statement.indirect {
+            if target.is_empty() && !kind.is_column_level() {
+                for s in self.sql_source(source.dataset.as_deref(), &source.column, placeholders) {
+                    data.indirect.insert((s, *kind));
+                }
+            }
+        }
+        data
     }
 
     fn specs_of(&mut self, node: Node<'tree>) -> Vec<Spec<'tree>> {
