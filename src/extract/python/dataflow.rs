@@ -98,14 +98,15 @@ impl Value {
     pub fn data(&self) -> Option<Data> {
         match self {
             Value::Frame(d) | Value::Writer(d) => Some(d.clone()),
-            Value::Column(e) => {
-                let name = e.name.clone()?;
-                (!e.datasets.is_empty()).then(|| Data {
+            Value::Column(e) if e.datasets.is_empty() => None,
+            Value::Column(e) => Some(match &e.name {
+                Some(name) => Data {
                     datasets: e.datasets.clone(),
-                    named: vec![(name, e.resolved.clone())],
+                    named: vec![(name.clone(), e.resolved.clone())],
                     ..Data::default()
-                })
-            }
+                },
+                None => Data::opaque(e.datasets.clone()),
+            }),
             Value::Table(_) | Value::List(_) | Value::Dict(_) => self.lineage().map(Data::opaque),
             Value::Str(_) | Value::Dynamic(_) | Value::Reader | Value::Unknown => None,
         }
