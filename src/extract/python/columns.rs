@@ -475,21 +475,31 @@ impl Data {
     }
 }
 
+/// The effect a `@frame` or `@column` pattern gives the callee `name`: the property (other
+/// than `receiver`) whose value lists it.
+fn effect(spec: &Spec<'_>, name: Option<&str>) -> Option<&'static str> {
+    let name = name?;
+    spec.properties
+        .iter()
+        .find(|(key, value)| *key != "receiver" && value.split_whitespace().any(|w| w == name))
+        .map(|(key, _)| *key)
+}
+
 /// What the `@frame` pattern `spec` says a call returns: the receiver DataFrame (or, for
 /// `pd.merge` / `pd.concat`, the argument DataFrames) after the operation its `effect` names.
 /// `None` when the call is not one on DataFrames after all.
 pub fn frame_effect(
     spec: &Spec<'_>,
-    method: Option<&str>,
+    callee: Option<&str>,
     receiver: Option<&Value>,
     positional: &[Value],
     texts: &[&str],
     keywords: &[(String, Value)],
 ) -> Option<Value> {
-    let effect = spec.property("effect")?;
+    let effect = effect(spec, callee)?;
     let keyword = |k: &str| keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     match (effect, receiver) {
-        ("join", _) => return join(method, receiver, positional, keywords).map(Value::Frame),
+        ("join", _) => return join(callee, receiver, positional, keywords).map(Value::Frame),
         ("union_by_name", Some(Value::Frame(_))) => {}
         ("union_by_name", _) => {
             // pd.concat([a, b]): the frames of a list.
@@ -577,7 +587,7 @@ pub fn frame_effect(
             data.group(&by)
         }
         "agg" => aggregate(data, positional, texts, keywords),
-        "reduce" => data.reduce(method.unwrap_or("")),
+        "reduce" => data.reduce(callee.unwrap_or("")),
         "union" | "union_by_name" => {
             let other = positional.first().and_then(Value::data)?;
             data.union(&other, effect == "union_by_name")
@@ -707,10 +717,11 @@ fn join(
 /// What the `@column` pattern `spec` says a call returns: a column expression.
 pub fn column_effect(
     spec: &Spec<'_>,
+    callee: Option<&str>,
     receiver: Option<&Value>,
     positional: &[Value],
 ) -> Option<Value> {
-    let effect = spec.property("effect")?;
+    let effect = effect(spec, callee)?;
     if effect == "alias" {
         let (Some(Value::Column(e)), Some(Value::Str(name))) = (receiver, positional.first())
         else {

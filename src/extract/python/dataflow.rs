@@ -916,6 +916,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
         }
 
+        // The method's name, or the function's when it is called bare (`col("x")`).
+        let callee = method
+            .or_else(|| function.filter(|f| f.kind() == "identifier").map(|f| self.node_text(f)));
         let mut result: Option<Value> = None;
         let mut operation: Option<&'static str> = None;
         let specs: Vec<Spec<'tree>> = self.specs_of(node);
@@ -1018,7 +1021,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 Role::Frame => {
                     if let Some(value) = columns::frame_effect(
                         spec,
-                        method,
+                        callee,
                         receiver.as_ref(),
                         &positional,
                         &positional_text,
@@ -1029,7 +1032,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
                 Role::Column => {
                     if let Some(value) =
-                        columns::column_effect(spec, receiver.as_ref(), &positional)
+                        columns::column_effect(spec, callee, receiver.as_ref(), &positional)
                     {
                         result = Some(value);
                     }
