@@ -118,7 +118,7 @@ pub fn items(value: &Value, text: &str, out: &mut Vec<Item>) {
             if e.name.as_deref() == Some("*") {
                 out.push(Item::Star);
             } else {
-                out.push(Item::Expr(e.clone(), name));
+                out.push(Item::Expr((**e).clone(), name));
             }
         }
         Value::List(values) => {
@@ -499,7 +499,7 @@ pub fn frame_effect(
     let effect = effect(spec, callee)?;
     let keyword = |k: &str| keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     match (effect, receiver) {
-        ("join", _) => return join(callee, receiver, positional, keywords).map(Value::Frame),
+        ("join", _) => return join(callee, receiver, positional, keywords).map(Value::frame),
         ("union_by_name", Some(Value::Frame(_))) => {}
         ("union_by_name", _) => {
             // pd.concat([a, b]): the frames of a list.
@@ -508,11 +508,12 @@ pub fn frame_effect(
             };
             let mut all = frames.iter().filter_map(Value::data);
             let first = all.next()?;
-            return Some(Value::Frame(all.fold(first, |acc, d| acc.union(&d, true))));
+            return Some(Value::frame(all.fold(first, |acc, d| acc.union(&d, true))));
         }
         _ => {}
     }
     let Some(Value::Frame(data)) = receiver else { return None };
+    let data: &Data = data;
     let listed = |values: &[Value], texts: &[&str]| -> Vec<Item> {
         let mut out = Vec::new();
         for (i, v) in values.iter().enumerate() {
@@ -557,7 +558,7 @@ pub fn frame_effect(
                         _ => None,
                     })
                     .collect(),
-                _ => return Some(Value::Frame(data.clone())),
+                _ => return Some(Value::frame(data.clone())),
             };
             data.rename(&pairs)
         }
@@ -617,14 +618,14 @@ pub fn frame_effect(
         "keep" => data.clone(),
         _ => return None,
     };
-    Some(Value::Frame(out))
+    Some(Value::frame(out))
 }
 
 /// The column names a value lists.
 fn names_of(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Str(s) => out.push(s.clone()),
-        Value::Column(Expr { name: Some(name), .. }) => out.push(name.clone()),
+        Value::Column(e) => out.extend(e.name.iter().cloned()),
         Value::List(values) => {
             for v in values {
                 names_of(v, out);
@@ -662,7 +663,7 @@ fn aggregate(
                 }
                 _ => aggregated.push(Item::Unknown),
             },
-            Value::Column(e) => aggregated.push(Item::Expr(e.clone(), name.clone())),
+            Value::Column(e) => aggregated.push(Item::Expr((**e).clone(), name.clone())),
             _ => aggregated.push(Item::Unknown),
         }
     }
@@ -678,7 +679,7 @@ fn join(
 ) -> Option<Data> {
     let (left, right, rest) = match receiver {
         Some(Value::Frame(left)) => {
-            (left.clone(), positional.first()?.data()?, positional.get(1..))
+            ((**left).clone(), positional.first()?.data()?, positional.get(1..))
         }
         Some(Value::Dynamic(_) | Value::Unknown) | None => {
             let [left, right, ..] = positional else { return None };
@@ -698,7 +699,7 @@ fn join(
         out
     };
     let condition = match on {
-        Some(Value::Column(e)) => Some(e.clone()),
+        Some(Value::Column(e)) => Some((**e).clone()),
         Some(Value::List(items)) if items.iter().any(|v| matches!(v, Value::Column(_))) => {
             Expr::combine(items)
         }
@@ -727,14 +728,14 @@ pub fn column_effect(
         else {
             return None;
         };
-        return Some(Value::Column(Expr { name: Some(name.clone()), ..e.clone() }));
+        return Some(Value::column(Expr { name: Some(name.clone()), ..(**e).clone() }));
     }
     // Functions of columns are called on a module (`F.sum`) or bare (`col`), not on data.
     if !matches!(receiver, None | Some(Value::Dynamic(_) | Value::Unknown)) {
         return None;
     }
     let as_column = |v: &Value| match v {
-        Value::Str(name) => Some(Value::Column(Expr::named(name))),
+        Value::Str(name) => Some(Value::column(Expr::named(name))),
         Value::Column(_) => Some(v.clone()),
         _ => None,
     };
@@ -762,7 +763,7 @@ pub fn column_effect(
         },
         _ => return None,
     };
-    Some(Value::Column(expr))
+    Some(Value::column(expr))
 }
 
 /// A column named in a join condition: the side that has it, or both when either may.
@@ -874,7 +875,7 @@ mod tests {
     #[test]
     fn unknown_columns_pass_through_as_a_star() {
         let a = Data::read("raw.a", None);
-        let derived = a.with_column("n", &Value::Column(Expr::named("x")));
+        let derived = a.with_column("n", &Value::column(Expr::named("x")));
         let (edges, _, output) = derived.written("out");
         assert!(edges.iter().any(|e| e.source == "raw.a.*" && e.target == "out.*"));
         assert!(edges.iter().any(|e| e.source == "raw.a.x" && e.target == "out.n"));

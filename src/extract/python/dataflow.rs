@@ -39,8 +39,8 @@ pub type Lineage = BTreeSet<String>;
 /// patterns on one call (a read and its SQL) add to the same frame.
 fn with_reads(value: Option<Value>, reads: Data) -> Value {
     match value {
-        Some(Value::Frame(d)) => Value::Frame(d.merge(&reads)),
-        _ => Value::Frame(reads),
+        Some(Value::Frame(d)) => Value::frame(d.merge(&reads)),
+        _ => Value::frame(reads),
     }
 }
 
@@ -50,13 +50,15 @@ pub enum Value {
     Str(String),
     /// Known only at run time; the name of the placeholder.
     Dynamic(String),
-    Frame(Data),
+    /// Boxed, as the column expression and the writer: values are kept small, since every
+    /// level of a deep expression holds some on the stack.
+    Frame(Box<Data>),
     /// A column expression (`col("x")`, `df["x"] * 2`): see [`columns`].
-    Column(Expr),
+    Column(Box<Expr>),
     /// `spark.read` and what its builder methods return.
     Reader,
     /// `df.write` and its builder methods: the data it will write.
-    Writer(Data),
+    Writer(Box<Data>),
     /// A handle on a table (`DeltaTable.forName`).
     Table(String),
     List(Vec<Value>),
@@ -65,6 +67,14 @@ pub enum Value {
 }
 
 impl Value {
+    pub fn frame(data: Data) -> Self {
+        Value::Frame(Box::new(data))
+    }
+
+    pub fn column(expr: Expr) -> Self {
+        Value::Column(Box::new(expr))
+    }
+
     /// The datasets a value's data comes from, if it carries data.
     pub fn lineage(&self) -> Option<Lineage> {
         match self {
@@ -97,7 +107,7 @@ impl Value {
     /// DataFrame is a DataFrame of that one column.
     pub fn data(&self) -> Option<Data> {
         match self {
-            Value::Frame(d) | Value::Writer(d) => Some(d.clone()),
+            Value::Frame(d) | Value::Writer(d) => Some((**d).clone()),
             Value::Column(e) if e.datasets.is_empty() => None,
             Value::Column(e) => Some(match &e.name {
                 Some(name) => Data {
@@ -410,7 +420,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     // else is a loop variable known only at run time.
                     let element = match &iterable {
                         Some(list @ Value::List(_)) => match list.lineage() {
-                            Some(l) if !l.is_empty() => Value::Frame(Data::opaque(l)),
+                            Some(l) if !l.is_empty() => Value::frame(Data::opaque(l)),
                             _ => Value::Unknown,
                         },
                         _ => Value::Unknown,
@@ -594,7 +604,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         for t in targets {
                             let v = lineage
                                 .clone()
-                                .map_or(Value::Unknown, |l| Value::Frame(Data::opaque(l)));
+                                .map_or(Value::Unknown, |l| Value::frame(Data::opaque(l)));
                             self.bind(t, v, scope);
                         }
                     }
@@ -624,7 +634,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                     // df["c"] = df["a"] * 2: the column c of df, from a.
                     (Some(Value::Frame(data)), Some(key)) => {
-                        Some(Value::Frame(data.with_column(&key, &value)))
+                        Some(Value::frame(data.with_column(&key, &value)))
                     }
                     (Some(Value::Frame(mut data)), None) => {
                         data.datasets.extend(value.lineage().unwrap_or_default());
@@ -696,7 +706,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 match (left, right) {
                     (Some(l @ Value::Column(_)), Some(r))
                     | (Some(l), Some(r @ Value::Column(_))) => {
-                        Expr::combine([&l, &r]).map_or(Value::Unknown, Value::Column)
+                        Expr::combine([&l, &r]).map_or(Value::Unknown, Value::column)
                     }
                     (Some(l), Some(r)) => match operator {
                         "+" => add(l, r),
@@ -809,9 +819,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 Role::Reader => return Value::Reader,
                 Role::Writer => {
                     if let Some(data) = object.as_ref().and_then(Value::data) {
-                        return Value::Writer(data);
+                        return Value::Writer(Box::new(data));
                     }
-                    return Value::Writer(Data::default());
+                    return Value::Writer(Box::default());
                 }
                 Role::Frame => keep = true,
                 _ => {}
@@ -821,10 +831,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             // df.na, df.loc: the DataFrame; df.x: its column x.
             Some(Value::Frame(d)) if keep => Value::Frame(d),
             Some(Value::Frame(d)) => match node.child_by_field_name("attribute") {
-                Some(a) => Value::Column(Expr::of(&d, self.node_text(a))),
+                Some(a) => Value::column(Expr::of(&d, self.node_text(a))),
                 None => Value::Frame(d),
             },
-            Some(Value::Column(e)) => Value::Column(Expr { name: None, ..e }),
+            Some(Value::Column(e)) => Value::column(Expr { name: None, ..*e }),
             Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
             Some(Value::Dynamic(_) | Value::Unknown) | None => Value::Dynamic(full.to_string()),
             Some(_) => Value::Unknown,
@@ -851,9 +861,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 .ok()
                 .and_then(|i| items.into_iter().nth(i))
                 .unwrap_or(Value::Unknown),
-            (Some(Value::Frame(d)), Some(key)) => frame_subscript(d, &key),
+            (Some(Value::Frame(d)), Some(key)) => frame_subscript(*d, &key),
             (Some(Value::Frame(d)), None) => Value::Frame(d),
-            (Some(Value::Column(e)), _) => Value::Column(Expr { name: None, ..e }),
+            (Some(Value::Column(e)), _) => Value::column(Expr { name: None, ..*e }),
             (Some(Value::Dynamic(_)) | None, _) => Value::Dynamic(self.node_text(node).to_string()),
             _ => Value::Unknown,
         }
@@ -1430,10 +1440,10 @@ fn frame_subscript(data: Data, key: &Value) -> Value {
             // grouped["v"]: the keys and v.
             let mut out = data.select(&[Item::Expr(Expr::named(name), name.clone())]);
             out.keys = data.keys;
-            Value::Frame(out)
+            Value::frame(out)
         }
-        Value::Str(name) => Value::Column(Expr::of(&data, name)),
-        Value::Column(condition) => Value::Frame(data.decided(condition, IndirectKind::Filter)),
+        Value::Str(name) => Value::column(Expr::of(&data, name)),
+        Value::Column(condition) => Value::frame(data.decided(condition, IndirectKind::Filter)),
         Value::List(items) => match items.as_slice() {
             [Value::Column(condition), columns] => {
                 let filtered = data.decided(condition, IndirectKind::Filter);
@@ -1441,9 +1451,9 @@ fn frame_subscript(data: Data, key: &Value) -> Value {
                     Value::Str(_) | Value::List(_) => {
                         let mut selected = Vec::new();
                         columns::items(columns, "", &mut selected);
-                        Value::Frame(filtered.select(&selected))
+                        Value::frame(filtered.select(&selected))
                     }
-                    _ => Value::Frame(filtered),
+                    _ => Value::frame(filtered),
                 }
             }
             _ if items.iter().all(|v| matches!(v, Value::Str(_))) => {
@@ -1451,11 +1461,11 @@ fn frame_subscript(data: Data, key: &Value) -> Value {
                 columns::items(key, "", &mut selected);
                 let mut out = data.select(&selected);
                 out.keys = data.keys;
-                Value::Frame(out)
+                Value::frame(out)
             }
-            _ => Value::Frame(data),
+            _ => Value::frame(data),
         },
-        _ => Value::Frame(data),
+        _ => Value::frame(data),
     }
 }
 
@@ -1563,11 +1573,11 @@ fn merge(a: Value, b: Value, variable: &str) -> Value {
         return a;
     }
     if let (Value::Column(_), Value::Column(_)) = (&a, &b) {
-        return Expr::combine([&a, &b]).map_or(Value::Unknown, Value::Column);
+        return Expr::combine([&a, &b]).map_or(Value::Unknown, Value::column);
     }
     match (a.data(), b.data()) {
-        (Some(x), Some(y)) => Value::Frame(x.merge(&y)),
-        (Some(x), None) | (None, Some(x)) => Value::Frame(x),
+        (Some(x), Some(y)) => Value::frame(x.merge(&y)),
+        (Some(x), None) | (None, Some(x)) => Value::frame(x),
         (None, None) if variable.is_empty() => Value::Unknown,
         (None, None) => Value::Dynamic(variable.to_string()),
     }
@@ -1697,7 +1707,7 @@ fn union_or_unknown(values: &[Value]) -> Value {
     let frames: Vec<Data> =
         values.iter().filter(|v| !matches!(v, Value::Column(_))).filter_map(Value::data).collect();
     if frames.is_empty() {
-        return Expr::combine(values).map_or(Value::Unknown, Value::Column);
+        return Expr::combine(values).map_or(Value::Unknown, Value::column);
     }
     let mut through = Data::through(&frames.iter().collect::<Vec<_>>());
     for value in values {
@@ -1706,7 +1716,7 @@ fn union_or_unknown(values: &[Value]) -> Value {
             through.rest.get_or_insert_with(Lineage::new).extend(l);
         }
     }
-    Value::Frame(through)
+    Value::frame(through)
 }
 
 /// The column lineage of writing `data` to `dataset`.
@@ -1799,8 +1809,8 @@ mod tests {
         let a = Value::Str("a".into());
         let b = Value::Str("b".into());
         assert_eq!(merge(a, b, "x"), Value::Dynamic("x".into()));
-        let f = Value::Frame(Data::opaque(std::iter::once("t".to_string()).collect()));
-        let g = Value::Frame(Data::opaque(std::iter::once("u".to_string()).collect()));
+        let f = Value::frame(Data::opaque(std::iter::once("t".to_string()).collect()));
+        let g = Value::frame(Data::opaque(std::iter::once("u".to_string()).collect()));
         assert_eq!(merge(f, g, "df").lineage().unwrap().len(), 2);
     }
 }
