@@ -86,6 +86,7 @@ impl Expr {
     }
 
     /// The columns an SQL expression names (`F.expr`, `filter("x > 0")`, `query`).
+    /// With an alias (`F.expr("x + 1 AS y")`), the column is named after it.
     pub fn sql(text: &str) -> Self {
         let mut e = Self::default();
         if let Some(expr) = parse_sql_expr(text) {
@@ -93,6 +94,9 @@ impl Expr {
             if let SqlExpr::Identifier(i) = &expr {
                 e.name = Some(i.value.clone());
             }
+        } else if let Item::Expr(aliased, name) = sql_select_item(text) {
+            e.names = aliased.names;
+            e.name = Some(name);
         }
         e
     }
@@ -829,7 +833,8 @@ pub fn sql_select_item(text: &str) -> Item {
     }
 }
 
-/// The column names an SQL expression refers to (a qualified name by its last part).
+/// The column names an SQL expression refers to (a qualified name by its last part; not
+/// pandas' `@variable`s).
 fn identifiers(expr: &SqlExpr) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let _ = visit_expressions(expr, |e| {
@@ -846,6 +851,7 @@ fn identifiers(expr: &SqlExpr) -> BTreeSet<String> {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+    names.retain(|n| !n.starts_with('@'));
     names
 }
 
@@ -912,7 +918,10 @@ mod tests {
     #[test]
     fn sql_expressions_name_their_columns() {
         assert_eq!(Expr::sql("amount > 0 AND t.status = 'x'").names, set(&["amount", "status"]));
+        let aliased = Expr::sql("x + 1 AS y");
+        assert_eq!((aliased.names, aliased.name), (set(&["x"]), Some("y".to_string())));
         assert!(Expr::sql("this is not sql (").names.is_empty());
+        assert_eq!(Expr::sql("x > @threshold").names, set(&["x"]));
         match sql_select_item("price * qty AS revenue") {
             Item::Expr(e, name) => {
                 assert_eq!(name, "revenue");
