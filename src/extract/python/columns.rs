@@ -485,7 +485,11 @@ fn effect(spec: &Spec<'_>, name: Option<&str>) -> Option<&'static str> {
     let name = name?;
     spec.properties
         .iter()
-        .find(|(key, value)| *key != "receiver" && value.split_whitespace().any(|w| w == name))
+        .find(|(key, value)| {
+            *key != "receiver"
+                && value.contains(name)
+                && value.split_whitespace().any(|w| w == name)
+        })
         .map(|(key, _)| *key)
 }
 
