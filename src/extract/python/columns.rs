@@ -10,6 +10,7 @@
 //! to `dataset.column`.
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use sqlparser::ast::{Expr as SqlExpr, SelectItem, visit_expressions};
 use sqlparser::dialect::GenericDialect;
@@ -520,8 +521,11 @@ pub fn frame_effect(
         }
         _ => {}
     }
-    let Some(Value::Frame(data)) = receiver else { return None };
-    let data: &Data = data;
+    let Some(Value::Frame(shared)) = receiver else { return None };
+    if effect == "keep" {
+        return Some(Value::Frame(Rc::clone(shared)));
+    }
+    let data: &Data = shared;
     let listed = |values: &[Value], texts: &[&str]| -> Vec<Item> {
         let mut out = Vec::new();
         for (i, v) in values.iter().enumerate() {
@@ -566,7 +570,7 @@ pub fn frame_effect(
                         _ => None,
                     })
                     .collect(),
-                _ => return Some(Value::frame(data.clone())),
+                _ => return Some(Value::Frame(Rc::clone(shared))),
             };
             data.rename(&pairs)
         }
@@ -623,7 +627,6 @@ pub fn frame_effect(
             }
             out
         }
-        "keep" => data.clone(),
         _ => return None,
     };
     Some(Value::frame(out))

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
@@ -50,15 +51,16 @@ pub enum Value {
     Str(String),
     /// Known only at run time; the name of the placeholder.
     Dynamic(String),
-    /// Boxed, as the column expression and the writer: values are kept small, since every
-    /// level of a deep expression holds some on the stack.
-    Frame(Box<Data>),
+    /// Shared, as the column expression and the writer: a variable's value is cloned at each
+    /// use, and a value is kept small, since every level of a deep expression holds some on
+    /// the stack.
+    Frame(Rc<Data>),
     /// A column expression (`col("x")`, `df["x"] * 2`): see [`columns`].
-    Column(Box<Expr>),
+    Column(Rc<Expr>),
     /// `spark.read` and what its builder methods return.
     Reader,
     /// `df.write` and its builder methods: the data it will write.
-    Writer(Box<Data>),
+    Writer(Rc<Data>),
     /// A handle on a table (`DeltaTable.forName`).
     Table(String),
     List(Vec<Value>),
@@ -68,11 +70,11 @@ pub enum Value {
 
 impl Value {
     pub fn frame(data: Data) -> Self {
-        Value::Frame(Box::new(data))
+        Value::Frame(Rc::new(data))
     }
 
     pub fn column(expr: Expr) -> Self {
-        Value::Column(Box::new(expr))
+        Value::Column(Rc::new(expr))
     }
 
     /// The datasets a value's data comes from, if it carries data.
@@ -637,7 +639,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         Some(Value::frame(data.with_column(&key, &value)))
                     }
                     (Some(Value::Frame(mut data)), None) => {
-                        data.datasets.extend(value.lineage().unwrap_or_default());
+                        Rc::make_mut(&mut data)
+                            .datasets
+                            .extend(value.lineage().unwrap_or_default());
                         Some(Value::Frame(data))
                     }
                     _ => None,
@@ -819,9 +823,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 Role::Reader => return Value::Reader,
                 Role::Writer => {
                     if let Some(data) = object.as_ref().and_then(Value::data) {
-                        return Value::Writer(Box::new(data));
+                        return Value::Writer(Rc::new(data));
                     }
-                    return Value::Writer(Box::default());
+                    return Value::Writer(Rc::default());
                 }
                 Role::Frame => keep = true,
                 _ => {}
@@ -834,7 +838,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 Some(a) => Value::column(Expr::of(&d, self.node_text(a))),
                 None => Value::Frame(d),
             },
-            Some(Value::Column(e)) => Value::column(Expr { name: None, ..*e }),
+            Some(Value::Column(e)) => Value::column(Expr { name: None, ..(*e).clone() }),
             Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
             Some(Value::Dynamic(_) | Value::Unknown) | None => Value::Dynamic(full.to_string()),
             Some(_) => Value::Unknown,
@@ -861,9 +865,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 .ok()
                 .and_then(|i| items.into_iter().nth(i))
                 .unwrap_or(Value::Unknown),
-            (Some(Value::Frame(d)), Some(key)) => frame_subscript(*d, &key),
+            (Some(Value::Frame(d)), Some(key)) => frame_subscript(&d, &key),
             (Some(Value::Frame(d)), None) => Value::Frame(d),
-            (Some(Value::Column(e)), _) => Value::column(Expr { name: None, ..*e }),
+            (Some(Value::Column(e)), _) => Value::column(Expr { name: None, ..(*e).clone() }),
             (Some(Value::Dynamic(_)) | None, _) => Value::Dynamic(self.node_text(node).to_string()),
             _ => Value::Unknown,
         }
@@ -1434,15 +1438,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
 
 /// `df["x"]` (the column x), `df[["a", "b"]]` (those columns), `df[df["x"] > 0]` (the rows
 /// the condition keeps), `df.loc[condition, columns]`.
-fn frame_subscript(data: Data, key: &Value) -> Value {
+fn frame_subscript(data: &Rc<Data>, key: &Value) -> Value {
     match key {
         Value::Str(name) if data.keys.is_some() => {
             // grouped["v"]: the keys and v.
             let mut out = data.select(&[Item::Expr(Expr::named(name), name.clone())]);
-            out.keys = data.keys;
+            out.keys.clone_from(&data.keys);
             Value::frame(out)
         }
-        Value::Str(name) => Value::column(Expr::of(&data, name)),
+        Value::Str(name) => Value::column(Expr::of(data, name)),
         Value::Column(condition) => Value::frame(data.decided(condition, IndirectKind::Filter)),
         Value::List(items) => match items.as_slice() {
             [Value::Column(condition), columns] => {
@@ -1460,12 +1464,12 @@ fn frame_subscript(data: Data, key: &Value) -> Value {
                 let mut selected = Vec::new();
                 columns::items(key, "", &mut selected);
                 let mut out = data.select(&selected);
-                out.keys = data.keys;
+                out.keys.clone_from(&data.keys);
                 Value::frame(out)
             }
-            _ => Value::frame(data),
+            _ => Value::Frame(Rc::clone(data)),
         },
-        _ => Value::frame(data),
+        _ => Value::Frame(Rc::clone(data)),
     }
 }
 
