@@ -18,6 +18,14 @@
     "read_spss" "read_sql_table" "read_avro" "read_delta" "read_ndjson")
   (#any-of? @_k "filepath_or_buffer" "path" "path_or_buf" "io" "table_name" "source"))
 
+; pd.read_csv(path, usecols=["a", "b"]), pd.read_parquet(path, columns=[…]): only those columns.
+((call
+   function: [(attribute attribute: (identifier) @_m) (identifier) @_m]
+   arguments: (argument_list (keyword_argument name: (identifier) @_k value: (_) @columns))) @read
+  (#any-of? @_m "read_csv" "read_excel" "read_parquet" "read_feather" "read_orc" "read_table"
+    "read_fwf" "read_sql_table")
+  (#any-of? @_k "usecols" "columns"))
+
 ; pd.read_sql_table("t", con, schema="s")
 ((call
    function: [(attribute attribute: (identifier) @_m) (identifier) @_m]

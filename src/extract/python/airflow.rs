@@ -164,6 +164,11 @@ fn add_to(merged: &mut BTreeMap<String, Unit>, name: &str, unit: &Unit) {
     into.line = into.line.min(unit.line);
     into.reads.extend(unit.reads.iter().cloned());
     into.writes.extend(unit.writes.iter().cloned());
+    into.columns.extend(unit.columns.iter().cloned());
+    into.indirect.extend(unit.indirect.iter().cloned());
+    for (dataset, columns) in &unit.outputs {
+        super::dataflow::record_output(&mut into.outputs, dataset.clone(), columns.clone());
+    }
     for op in &unit.operations {
         if !into.operations.contains(op) {
             into.operations.push(op.clone());

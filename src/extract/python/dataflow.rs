@@ -18,10 +18,11 @@ use std::rc::Rc;
 
 use tree_sitter::Node;
 
+use super::columns::{self, Data, Expr, Item, Sources};
 use super::queries::{Matcher, Role, Spec};
 use crate::diagnostic::Diagnostic;
-use crate::extract::Operation;
 use crate::extract::sql::{self, Dialect};
+use crate::extract::{ColumnEdge, IndirectEdge, IndirectKind, Operation};
 use crate::extract::{Settings, sql::names::normalize_dotted};
 
 /// Deeper than this, expressions and blocks are not followed.
@@ -45,13 +46,11 @@ pub type Lineage = BTreeSet<String>;
 
 /// A DataFrame of what `value` already reads (when it is one) and of `reads`: several
 /// patterns on one call (a read and its SQL) add to the same frame.
-fn with_reads(value: Option<Value>, reads: Lineage) -> Value {
-    let mut lineage = match value {
-        Some(Value::Frame(l)) => l,
-        _ => Lineage::new(),
-    };
-    lineage.extend(reads);
-    Value::Frame(lineage)
+fn with_reads(value: Option<Value>, reads: Data) -> Value {
+    match value {
+        Some(Value::Frame(d)) => Value::frame(d.merge(&reads)),
+        _ => Value::frame(reads),
+    }
 }
 
 /// What an expression evaluates to, as far as lineage cares.
@@ -60,11 +59,16 @@ pub enum Value {
     Str(String),
     /// Known only at run time; the name of the placeholder.
     Dynamic(String),
-    Frame(Lineage),
+    /// Shared, as the column expression and the writer: a variable's value is cloned at each
+    /// use, and a value is kept small, since every level of a deep expression holds some on
+    /// the stack.
+    Frame(Rc<Data>),
+    /// A column expression (`col("x")`, `df["x"] * 2`): see [`columns`].
+    Column(Rc<Expr>),
     /// `spark.read` and what its builder methods return.
     Reader,
     /// `df.write` and its builder methods: the data it will write.
-    Writer(Lineage),
+    Writer(Rc<Data>),
     /// A handle on a table (`DeltaTable.forName`).
     Table(String),
     /// A module of the project (its path), bound by an `import`.
@@ -79,10 +83,19 @@ pub enum Value {
 }
 
 impl Value {
+    pub fn frame(data: Data) -> Self {
+        Value::Frame(Rc::new(data))
+    }
+
+    pub fn column(expr: Expr) -> Self {
+        Value::Column(Rc::new(expr))
+    }
+
     /// The datasets a value's data comes from, if it carries data.
-    fn lineage(&self) -> Option<Lineage> {
+    pub fn lineage(&self) -> Option<Lineage> {
         match self {
-            Value::Frame(l) | Value::Writer(l) => Some(l.clone()),
+            Value::Frame(d) | Value::Writer(d) => Some(d.datasets.clone()),
+            Value::Column(e) => (!e.datasets.is_empty()).then(|| e.datasets.clone()),
             Value::Table(name) => Some(std::iter::once(name.clone()).collect()),
             Value::List(items) => {
                 let mut all: Option<Lineage> = None;
@@ -102,6 +115,31 @@ impl Value {
                 }
                 all
             }
+            Value::Str(_)
+            | Value::Dynamic(_)
+            | Value::Reader
+            | Value::Module(_)
+            | Value::Function(..)
+            | Value::File(_)
+            | Value::Unknown => None,
+        }
+    }
+
+    /// The DataFrame a value holds or stands for, if it carries data: a column of a
+    /// DataFrame is a DataFrame of that one column.
+    pub fn data(&self) -> Option<Data> {
+        match self {
+            Value::Frame(d) | Value::Writer(d) => Some((**d).clone()),
+            Value::Column(e) if e.datasets.is_empty() => None,
+            Value::Column(e) => Some(match &e.name {
+                Some(name) => Data {
+                    datasets: e.datasets.clone(),
+                    named: vec![(name.clone(), e.resolved.clone())],
+                    ..Data::default()
+                },
+                None => Data::opaque(e.datasets.clone()),
+            }),
+            Value::Table(_) | Value::List(_) | Value::Dict(_) => self.lineage().map(Data::opaque),
             Value::Str(_)
             | Value::Dynamic(_)
             | Value::Reader
@@ -137,6 +175,11 @@ pub struct Unit {
     pub reads: BTreeSet<String>,
     pub writes: BTreeSet<String>,
     pub operations: Vec<Operation>,
+    /// Column lineage of what the unit writes.
+    pub columns: BTreeSet<ColumnEdge>,
+    pub indirect: BTreeSet<IndirectEdge>,
+    /// Each dataset written, with its columns when all are known.
+    pub outputs: HashMap<String, Option<Vec<String>>>,
 }
 
 /// The variables of one scope: locals over a snapshot of the module's.
@@ -168,8 +211,8 @@ pub struct Analyzer<'a, 'tree> {
     /// with their arguments.
     instances: HashMap<String, (usize, usize)>,
     in_progress: HashSet<String>,
-    /// Temporary views by normalized name: the lineage they stand for.
-    views: HashMap<String, Lineage>,
+    /// Temporary views by normalized name: the DataFrame they stand for.
+    views: HashMap<String, Data>,
     /// Airflow operator calls that are tasks (by node id): what they run is the task's
     /// lineage, a unit of that name (see `airflow.rs`).
     pub tasks: HashMap<usize, String>,
@@ -395,6 +438,11 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 if let Some(unit) = self.units.get_mut(index) {
                     unit.reads.extend(scope.unit.reads);
                     unit.writes.extend(scope.unit.writes);
+                    unit.columns.extend(scope.unit.columns);
+                    unit.indirect.extend(scope.unit.indirect);
+                    for (dataset, output) in scope.unit.outputs {
+                        record_output(&mut unit.outputs, dataset, output);
+                    }
                     for op in scope.unit.operations {
                         if !unit.operations.contains(&op) {
                             unit.operations.push(op);
@@ -456,7 +504,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     // else is a loop variable known only at run time.
                     let element = match &iterable {
                         Some(list @ Value::List(_)) => match list.lineage() {
-                            Some(l) if !l.is_empty() => Value::Frame(l),
+                            Some(l) if !l.is_empty() => Value::frame(Data::opaque(l)),
                             _ => Value::Unknown,
                         },
                         _ => Value::Unknown,
@@ -642,7 +690,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     other => {
                         let lineage = other.lineage();
                         for t in targets {
-                            let v = lineage.clone().map_or(Value::Unknown, Value::Frame);
+                            let v = lineage
+                                .clone()
+                                .map_or(Value::Unknown, |l| Value::frame(Data::opaque(l)));
                             self.bind(t, v, scope);
                         }
                     }
@@ -670,9 +720,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         pairs.push((key, value));
                         Some(Value::Dict(pairs))
                     }
-                    (Some(Value::Frame(mut lineage)), _) => {
-                        lineage.extend(value.lineage().unwrap_or_default());
-                        Some(Value::Frame(lineage))
+                    // df["c"] = df["a"] * 2: the column c of df, from a.
+                    (Some(Value::Frame(data)), Some(key)) => {
+                        Some(Value::frame(data.with_column(&key, &value)))
+                    }
+                    (Some(Value::Frame(mut data)), None) => {
+                        Rc::make_mut(&mut data)
+                            .datasets
+                            .extend(value.lineage().unwrap_or_default());
+                        Some(Value::Frame(data))
                     }
                     _ => None,
                 };
@@ -818,6 +874,12 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     unit,
                 );
             }
+            // The column lineage of what it wrote is the caller's too.
+            unit.columns.extend(other.columns);
+            unit.indirect.extend(other.indirect);
+            for (dataset, columns) in other.outputs {
+                record_output(&mut unit.outputs, dataset, columns);
+            }
         }
         value
     }
@@ -933,6 +995,10 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 let operator =
                     node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
                 match (left, right) {
+                    (Some(l @ Value::Column(_)), Some(r))
+                    | (Some(l), Some(r @ Value::Column(_))) => {
+                        Expr::combine([&l, &r]).map_or(Value::Unknown, Value::column)
+                    }
                     (Some(l), Some(r)) => match operator {
                         "+" => add(l, r),
                         "/" => path_join(&[l, r]),
@@ -1038,15 +1104,17 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return value.clone();
         }
         let object = node.child_by_field_name("object").map(|o| self.eval(o, scope));
+        let mut keep = false;
         for spec in &self.specs_of(node) {
             match spec.role {
                 Role::Reader => return Value::Reader,
                 Role::Writer => {
-                    if let Some(lineage) = object.as_ref().and_then(Value::lineage) {
-                        return Value::Writer(lineage);
+                    if let Some(data) = object.as_ref().and_then(Value::data) {
+                        return Value::Writer(Rc::new(data));
                     }
-                    return Value::Writer(Lineage::new());
+                    return Value::Writer(Rc::default());
                 }
+                Role::Frame => keep = true,
                 _ => {}
             }
         }
@@ -1060,7 +1128,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             return globals.get(name).cloned().unwrap_or(Value::Unknown);
         }
         match object {
-            Some(Value::Frame(l)) => Value::Frame(l),
+            // df.na, df.loc: the DataFrame; df.x: its column x.
+            Some(Value::Frame(d)) if keep => Value::Frame(d),
+            Some(Value::Frame(d)) => match node.child_by_field_name("attribute") {
+                Some(a) => Value::column(Expr::of(&d, self.node_text(a))),
+                None => Value::Frame(d),
+            },
+            Some(Value::Column(e)) => Value::column(Expr { name: None, ..(*e).clone() }),
             Some(v @ (Value::Reader | Value::Writer(_) | Value::Table(_))) => v,
             Some(Value::Dynamic(_) | Value::Unknown) | None => Value::Dynamic(full.to_string()),
             Some(_) => Value::Unknown,
@@ -1069,7 +1143,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
 
     fn subscript(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
         let base = node.child_by_field_name("value").map(|v| self.eval(v, scope));
-        let key = node.child_by_field_name("subscript").map(|k| self.eval(k, scope));
+        // `df.loc[rows, columns]` has two subscripts: a tuple of them.
+        let mut cursor = node.walk();
+        let keys: Vec<Node<'tree>> =
+            node.children_by_field_name("subscript", &mut cursor).collect();
+        let key = match keys.as_slice() {
+            [] => None,
+            [one] => Some(self.eval(*one, scope)),
+            several => Some(Value::List(several.iter().map(|k| self.eval(*k, scope)).collect())),
+        };
         match (base, key) {
             (Some(Value::Dict(pairs)), Some(Value::Str(key))) => {
                 pairs.into_iter().find(|(k, _)| *k == key).map_or(Value::Unknown, |(_, v)| v)
@@ -1079,7 +1161,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 .ok()
                 .and_then(|i| items.into_iter().nth(i))
                 .unwrap_or(Value::Unknown),
-            (Some(Value::Frame(l)), _) => Value::Frame(l),
+            (Some(Value::Frame(d)), Some(key)) => frame_subscript(&d, &key),
+            (Some(Value::Frame(d)), None) => Value::Frame(d),
+            (Some(Value::Column(e)), _) => Value::column(Expr { name: None, ..(*e).clone() }),
             (Some(Value::Dynamic(_)) | None, _) => Value::Dynamic(self.node_text(node).to_string()),
             _ => Value::Unknown,
         }
@@ -1099,6 +1183,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         // Arguments, evaluated once; patterns find them by node.
         let mut evaluated: HashMap<usize, Value> = HashMap::new();
         let mut positional: Vec<Value> = Vec::new();
+        let mut positional_text: Vec<&'a str> = Vec::new();
         let mut keywords: Vec<(String, Value)> = Vec::new();
         if let Some(arguments) = node.child_by_field_name("arguments") {
             let mut cursor = arguments.walk();
@@ -1119,6 +1204,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     let value = self.eval(arg, scope);
                     evaluated.insert(arg.id(), value.clone());
                     positional.push(value);
+                    positional_text.push(self.node_text(arg));
                 }
             }
         }
@@ -1161,6 +1247,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             );
         }
 
+        // The method's name, or the function's when it is called bare (`col("x")`).
+        let callee = method
+            .or_else(|| function.filter(|f| f.kind() == "identifier").map(|f| self.node_text(f)));
         let mut result: Option<Value> = None;
         let mut operation: Option<&'static str> = None;
         let specs: Vec<Spec<'tree>> = self.specs_of(node);
@@ -1177,6 +1266,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         | ("writer", Some(Value::Writer(_)))
                         | ("table", Some(Value::Table(_)))
                         | ("frame", Some(Value::Frame(_)))
+                        | ("column", Some(Value::Column(_)))
                 );
                 if !fits {
                     continue;
@@ -1196,25 +1286,43 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
                 Role::Read => {
                     let names = self.names(spec, &evaluated, scope, line);
-                    let mut lineage = Lineage::new();
+                    let mut read: Option<Data> = None;
                     for name in names {
-                        lineage.extend(self.read(&name, line, &mut scope.unit));
+                        let lineage = self.read(&name, line, &mut scope.unit);
+                        let data = if let Some(view) = self.views.get(&normalize_dotted(&name)) {
+                            view.clone()
+                        } else if lineage.len() == 1 && lineage.contains(&name) {
+                            Data::read(&name, self.settings.catalog.columns(&name))
+                        } else {
+                            Data::opaque(lineage)
+                        };
+                        read = Some(match read {
+                            Some(r) => r.union(&data, true),
+                            None => data,
+                        });
                     }
-                    result = Some(with_reads(result.take(), lineage));
+                    let mut read = read.unwrap_or_default();
+                    // usecols=["a", "b"]: only those columns.
+                    if let Some(c) = spec.capture("columns") {
+                        let mut selected = Vec::new();
+                        columns::items(&self.value_of(c, &evaluated, scope), "", &mut selected);
+                        read = read.select(&selected);
+                    }
+                    result = Some(with_reads(result.take(), read));
                 }
                 Role::Sql => {
                     if let Some(q) = spec.capture("query") {
                         let query = self.value_of(q, &evaluated, scope);
-                        let lineage = self.sql(spec, &query, q, &mut scope.unit);
-                        result = Some(with_reads(result.take(), lineage));
+                        let data = self.sql_data(spec, &query, q, &mut scope.unit);
+                        result = Some(with_reads(result.take(), data));
                     }
                 }
                 Role::Write => {
-                    let data = match spec.capture("data") {
-                        Some(d) => self.value_of(d, &evaluated, scope).lineage(),
-                        None => receiver.as_ref().and_then(Value::lineage),
-                    }
-                    .unwrap_or_default();
+                    let written = match spec.capture("data") {
+                        Some(d) => self.value_of(d, &evaluated, scope).data(),
+                        None => receiver.as_ref().and_then(Value::data),
+                    };
+                    let data = written.as_ref().map(|d| d.datasets.clone()).unwrap_or_default();
                     let mut names = self.names(spec, &evaluated, scope, line);
                     if names.is_empty()
                         && spec.capture("name").is_none()
@@ -1225,6 +1333,9 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                     for name in names {
                         Self::write(&name, &data, line, &mut scope.unit);
+                        if let Some(written) = &written {
+                            record_columns(&mut scope.unit, &name, written);
+                        }
                     }
                     if result.is_none() {
                         result.clone_from(&receiver);
@@ -1232,8 +1343,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
                 Role::View => {
                     let data = match spec.capture("data") {
-                        Some(d) => self.value_of(d, &evaluated, scope).lineage(),
-                        None => receiver.as_ref().and_then(Value::lineage),
+                        Some(d) => self.value_of(d, &evaluated, scope).data(),
+                        None => receiver.as_ref().and_then(Value::data),
                     }
                     .unwrap_or_default();
                     if let Some(Value::Str(name)) =
@@ -1256,6 +1367,25 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         && let Some(values) = self.config(spec, &source, line)
                     {
                         result = Some(values);
+                    }
+                }
+                Role::Frame => {
+                    if let Some(value) = columns::frame_effect(
+                        spec,
+                        callee,
+                        receiver.as_ref(),
+                        &positional,
+                        &positional_text,
+                        &keywords,
+                    ) {
+                        result = Some(value);
+                    }
+                }
+                Role::Column => {
+                    if let Some(value) =
+                        columns::column_effect(spec, callee, receiver.as_ref(), &positional)
+                    {
+                        result = Some(value);
                     }
                 }
                 Role::Reader | Role::Writer => {}
@@ -1417,7 +1547,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     /// Records a read of `name` (or, for a temporary view, of what the view stands for).
     fn read(&mut self, name: &str, line: usize, unit: &mut Unit) -> Lineage {
         if let Some(view) = self.views.get(&normalize_dotted(name)) {
-            return view.clone();
+            return view.datasets.clone();
         }
         unit.reads.insert(name.to_string());
         unit.operations.push(Operation {
@@ -1442,14 +1572,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         });
     }
 
-    /// Embedded SQL through the SQL extractor; returns what the query reads.
-    fn sql(
+    /// Embedded SQL through the SQL extractor; returns the DataFrame of its last query
+    /// (the datasets every statement reads), and adds the column lineage of its writes.
+    fn sql_data(
         &mut self,
         spec: &Spec<'tree>,
         query: &Value,
         node: Node<'tree>,
         unit: &mut Unit,
-    ) -> Lineage {
+    ) -> Data {
         let line = line_of(node);
         let text = match query {
             Value::Str(text) => text.clone(),
@@ -1462,21 +1593,21 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                         self.node_text(node)
                     ),
                 ));
-                return Lineage::new();
+                return Data::default();
             }
             // Airflow's `sql=[…]`: statements or files, run in turn.
             Value::List(items) => {
-                let mut all = Lineage::new();
+                let mut all = Data::default();
                 for item in items {
-                    all.extend(self.sql(spec, item, node, unit));
+                    all = all.merge(&self.sql_data(spec, item, node, unit));
                 }
                 return all;
             }
-            _ => return Lineage::new(),
+            _ => return Data::default(),
         };
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Lineage::new();
+            return Data::default();
         }
         let one_word = !trimmed.contains(char::is_whitespace);
         if one_word && trimmed.to_ascii_lowercase().ends_with(".sql") {
@@ -1486,13 +1617,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 format!("SQL file `{trimmed}`: analyzed as a file of its own, not from here"),
             ));
             unit.operations.push(super::airflow::sql_file(line, trimmed));
-            return Lineage::new();
+            return Data::default();
         }
         if one_word && spec.property("table_if_one_word").is_some() {
-            return self.read(trimmed, line, unit);
+            return Data::opaque(self.read(trimmed, line, unit));
         }
         if one_word {
-            return Lineage::new();
+            return Data::default();
         }
         // Placeholders become identifiers the SQL parser accepts, and back in the names.
         let text = super::airflow::jinja_placeholders(&text);
@@ -1503,7 +1634,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         };
         let options = sql::SqlOptions {
             dialect,
-            indirect: false,
+            indirect: self.settings.indirect,
             default_schema: self.settings.default_schema.clone(),
             catalog: Some(&self.settings.catalog),
         };
@@ -1521,6 +1652,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             d
         }));
         let mut all = Lineage::new();
+        let mut result: Option<Data> = None;
         for statement in statements {
             let statement_line = statement.line + shift;
             let mut reads = Lineage::new();
@@ -1534,13 +1666,116 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 dataset: None,
                 sources: Vec::new(),
             });
+            // The columns that decided a temporary view's rows decide the rows read from it.
+            let decided: BTreeSet<(String, IndirectKind)> = statement
+                .reads
+                .iter()
+                .filter_map(|r| self.views.get(&normalize_dotted(&restore(r, &placeholders))))
+                .flat_map(|view| view.indirect.iter().cloned())
+                .collect();
             for write in &statement.writes {
                 let write = restore(write, &placeholders);
                 Self::write(&write, &reads, statement_line, unit);
+                self.sql_columns(&statement, &placeholders, &write, unit);
+                unit.indirect.extend(decided.iter().map(|(source, kind)| IndirectEdge {
+                    source: source.clone(),
+                    target: write.clone(),
+                    kind: *kind,
+                }));
+            }
+            if statement.writes.is_empty() {
+                let mut data = self.sql_result(&statement, &placeholders, &reads);
+                data.indirect.extend(decided);
+                result = Some(data);
             }
             all.extend(reads);
         }
-        all
+        let mut data = result.unwrap_or_else(|| Data::opaque(Lineage::new()));
+        data.datasets.extend(all.iter().cloned());
+        if let Some(rest) = &mut data.rest {
+            rest.extend(all);
+        }
+        data
+    }
+
+    /// Where a column the SQL names comes from: through a temporary view, the columns of
+    /// the DataFrame it stands for.
+    fn sql_source(&self, dataset: Option<&str>, column: &str, placeholders: &[String]) -> Sources {
+        let Some(dataset) = dataset else { return std::iter::once(column.to_string()).collect() };
+        let dataset = restore(dataset, placeholders);
+        match self.views.get(&normalize_dotted(&dataset)) {
+            Some(view) if column == "*" => {
+                let mut all: Sources =
+                    view.named.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+                all.extend(view.rest.iter().flatten().map(|d| format!("{d}.*")));
+                all
+            }
+            Some(view) => view.resolve(column),
+            None => std::iter::once(format!("{dataset}.{column}")).collect(),
+        }
+    }
+
+    /// The column lineage of an SQL statement that writes `write`.
+    fn sql_columns(
+        &self,
+        statement: &sql::StatementLineage,
+        placeholders: &[String],
+        write: &str,
+        unit: &mut Unit,
+    ) {
+        for (source, target) in &statement.columns {
+            let target = restore(target, placeholders);
+            for s in self.sql_source(source.dataset.as_deref(), &source.column, placeholders) {
+                unit.columns.insert(ColumnEdge { source: s, target: target.clone() });
+            }
+        }
+        for (source, target, kind) in &statement.indirect {
+            let target = restore(target, placeholders);
+            for s in self.sql_source(source.dataset.as_deref(), &source.column, placeholders) {
+                unit.indirect.insert(IndirectEdge {
+                    source: s,
+                    target: target.clone(),
+                    kind: *kind,
+                });
+            }
+        }
+        let output =
+            (!statement.output_columns.is_empty()).then(|| statement.output_columns.clone());
+        record_output(&mut unit.outputs, write.to_string(), output);
+    }
+
+    /// The DataFrame of an SQL query's result: its columns when the SQL says them all.
+    fn sql_result(
+        &self,
+        statement: &sql::StatementLineage,
+        placeholders: &[String],
+        reads: &Lineage,
+    ) -> Data {
+        if statement.output_columns.is_empty() {
+            return Data::opaque(reads.clone());
+        }
+        let mut data = Data { datasets: reads.clone(), ..Data::default() };
+        for name in &statement.output_columns {
+            let mut sources = Sources::new();
+            for (source, target) in &statement.columns {
+                if target == name {
+                    sources.extend(self.sql_source(
+                        source.dataset.as_deref(),
+                        &source.column,
+                        placeholders,
+                    ));
+                }
+            }
+            data.named.push((name.clone(), sources));
+        }
+        for (source, target, kind) in &statement.indirect {
+            if target.is_empty() && !kind.is_column_level() {
+                for s in self.sql_source(source.dataset.as_deref(), &source.column, placeholders) {
+                    data.indirect.insert((s, *kind));
+                }
+            }
+        }
+        data
     }
 
     fn specs_of(&mut self, node: Node<'tree>) -> Vec<Spec<'tree>> {
@@ -1583,6 +1818,43 @@ fn compact(text: &str) -> String {
 fn is_main_guard(condition: &str) -> bool {
     let text = compact(condition).replace('\'', "\"");
     text == "__name__==\"__main__\"" || text == "\"__main__\"==__name__"
+}
+
+/// `df["x"]` (the column x), `df[["a", "b"]]` (those columns), `df[df["x"] > 0]` (the rows
+/// the condition keeps), `df.loc[condition, columns]`.
+fn frame_subscript(data: &Rc<Data>, key: &Value) -> Value {
+    match key {
+        Value::Str(name) if data.keys.is_some() => {
+            // grouped["v"]: the keys and v.
+            let mut out = data.select(&[Item::Expr(Expr::named(name), name.clone())]);
+            out.keys.clone_from(&data.keys);
+            Value::frame(out)
+        }
+        Value::Str(name) => Value::column(Expr::of(data, name)),
+        Value::Column(condition) => Value::frame(data.decided(condition, IndirectKind::Filter)),
+        Value::List(items) => match items.as_slice() {
+            [Value::Column(condition), columns] => {
+                let filtered = data.decided(condition, IndirectKind::Filter);
+                match columns {
+                    Value::Str(_) | Value::List(_) => {
+                        let mut selected = Vec::new();
+                        columns::items(columns, "", &mut selected);
+                        Value::frame(filtered.select(&selected))
+                    }
+                    _ => Value::frame(filtered),
+                }
+            }
+            _ if items.iter().all(|v| matches!(v, Value::Str(_))) => {
+                let mut selected = Vec::new();
+                columns::items(key, "", &mut selected);
+                let mut out = data.select(&selected);
+                out.keys.clone_from(&data.keys);
+                Value::frame(out)
+            }
+            _ => Value::Frame(Rc::clone(data)),
+        },
+        _ => Value::Frame(Rc::clone(data)),
+    }
 }
 
 /// SQL text with each `<dynamic:name>` replaced by an identifier `__dynamic_N__`, and the
@@ -1688,12 +1960,12 @@ fn merge(a: Value, b: Value, variable: &str) -> Value {
     if a == b {
         return a;
     }
-    match (a.lineage(), b.lineage()) {
-        (Some(mut x), Some(y)) => {
-            x.extend(y);
-            Value::Frame(x)
-        }
-        (Some(x), None) | (None, Some(x)) => Value::Frame(x),
+    if let (Value::Column(_), Value::Column(_)) = (&a, &b) {
+        return Expr::combine([&a, &b]).map_or(Value::Unknown, Value::column);
+    }
+    match (a.data(), b.data()) {
+        (Some(x), Some(y)) => Value::frame(x.merge(&y)),
+        (Some(x), None) | (None, Some(x)) => Value::frame(x),
         (None, None) if variable.is_empty() => Value::Unknown,
         (None, None) => Value::Dynamic(variable.to_string()),
     }
@@ -1816,15 +2088,46 @@ fn str_format(template: &str, positional: &[Value], keywords: &[(String, Value)]
     Value::Str(out)
 }
 
-/// The data of every DataFrame among `values`, or unknown when none carries data.
+/// The data of every DataFrame among `values` (through code we cannot see, so its columns
+/// are unknown), or the columns of column expressions combined (`x > 0`, `a & b`), or
+/// unknown when none carries data.
 fn union_or_unknown(values: &[Value]) -> Value {
-    let mut all: Option<Lineage> = None;
+    let frames: Vec<Data> =
+        values.iter().filter(|v| !matches!(v, Value::Column(_))).filter_map(Value::data).collect();
+    if frames.is_empty() {
+        return Expr::combine(values).map_or(Value::Unknown, Value::column);
+    }
+    let mut through = Data::through(&frames.iter().collect::<Vec<_>>());
     for value in values {
         if let Some(l) = value.lineage() {
-            all.get_or_insert_with(Lineage::new).extend(l);
+            through.datasets.extend(l.iter().cloned());
+            through.rest.get_or_insert_with(Lineage::new).extend(l);
         }
     }
-    all.map_or(Value::Unknown, Value::Frame)
+    Value::frame(through)
+}
+
+/// The column lineage of writing `data` to `dataset`.
+fn record_columns(unit: &mut Unit, dataset: &str, data: &Data) {
+    let (columns, indirect, output) = data.written(dataset);
+    unit.columns.extend(columns);
+    unit.indirect.extend(indirect);
+    record_output(&mut unit.outputs, dataset.to_string(), output);
+}
+
+/// A dataset written once more: its columns are known if every write knows the same.
+pub(super) fn record_output(
+    outputs: &mut HashMap<String, Option<Vec<String>>>,
+    dataset: String,
+    output: Option<Vec<String>>,
+) {
+    match outputs.get_mut(&dataset) {
+        Some(known) if *known != output => *known = None,
+        Some(_) => {}
+        None => {
+            outputs.insert(dataset, output);
+        }
+    }
 }
 
 /// Python's common backslash escapes; others are kept as written.
@@ -1894,8 +2197,8 @@ mod tests {
         let a = Value::Str("a".into());
         let b = Value::Str("b".into());
         assert_eq!(merge(a, b, "x"), Value::Dynamic("x".into()));
-        let f = Value::Frame(std::iter::once("t".to_string()).collect());
-        let g = Value::Frame(std::iter::once("u".to_string()).collect());
+        let f = Value::frame(Data::opaque(std::iter::once("t".to_string()).collect()));
+        let g = Value::frame(Data::opaque(std::iter::once("u".to_string()).collect()));
         assert_eq!(merge(f, g, "df").lineage().unwrap().len(), 2);
     }
 }

@@ -8,6 +8,7 @@
 //! runs after. The analyzed code is never imported or run.
 
 pub mod airflow;
+pub mod columns;
 mod config;
 pub mod dataflow;
 pub mod project;
@@ -64,19 +65,28 @@ pub fn analyze(path: &str, text: &str, settings: &Settings) -> Analysis {
             let after = dags.after(&unit.name).map(|task| format!("{path}::{task}")).collect();
             let mut operations = unit.operations;
             operations.sort_by_key(|o| o.line);
+            // The written dataset's columns, when the function writes one and knows them all.
+            let output_columns = match unit.writes.iter().next() {
+                Some(only) if unit.writes.len() == 1 => {
+                    unit.outputs.get(only).cloned().flatten().unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
+            let indirect =
+                if settings.indirect { unit.indirect.into_iter().collect() } else { Vec::new() };
             Transformation {
                 id: format!("{path}::{}", unit.name),
                 kind,
                 line: unit.line,
                 reads: unit.reads.into_iter().collect(),
                 writes: unit.writes.into_iter().collect(),
-                columns: Vec::new(),
-                indirect: Vec::new(),
+                columns: unit.columns.into_iter().collect(),
+                indirect,
                 confidence,
                 drops: Vec::new(),
                 renames: Vec::new(),
                 procedure: None,
-                output_columns: Vec::new(),
+                output_columns,
                 structure: Structure::default(),
                 operations,
                 after,

@@ -22,6 +22,7 @@ pub const GRAMMARS: &[(&str, &str)] = &[
     ("elasticsearch.scm", include_str!("../../../grammars/python/elasticsearch.scm")),
     ("dataframe.scm", include_str!("../../../grammars/python/dataframe.scm")),
     ("config.scm", include_str!("../../../grammars/python/config.scm")),
+    ("columns.scm", include_str!("../../../grammars/python/columns.scm")),
 ];
 
 /// Matches beyond this many in flight are dropped by tree-sitter rather than slowing down:
@@ -46,6 +47,8 @@ pub enum Role {
     Op,
     Open,
     Config,
+    Frame,
+    Column,
 }
 
 impl Role {
@@ -62,6 +65,8 @@ impl Role {
             "op" => Self::Op,
             "open" => Self::Open,
             "config" => Self::Config,
+            "frame" => Self::Frame,
+            "column" => Self::Column,
             _ => return None,
         })
     }
@@ -279,8 +284,11 @@ fn collect<'tree>(
                 spec.captures.push((name, value));
             }
         }
+        // An earlier pattern's property stands; one pattern may repeat a key to continue a
+        // long list (columns.scm's effects).
+        let before = spec.properties.len();
         for (key, value) in properties {
-            if spec.property(key).is_none() {
+            if !spec.properties[..before].iter().any(|(k, _)| k == key) {
                 spec.properties.push((key.as_str(), value.as_str()));
             }
         }
@@ -324,8 +332,18 @@ mod tests {
 
     #[test]
     fn every_capture_is_a_role_a_known_value_or_private() {
-        let known =
-            ["name", "namespace", "options", "data", "query", "value", "bucket", "key", "source"];
+        let known = [
+            "name",
+            "namespace",
+            "options",
+            "data",
+            "query",
+            "value",
+            "bucket",
+            "key",
+            "source",
+            "columns",
+        ];
         for part in &GRAMMARS_COMPILED.parts {
             for (i, name) in part.names.iter().enumerate() {
                 if let Some(name) = name {
@@ -335,6 +353,26 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_column_effect_lists_exactly_the_names_its_pattern_is_about() {
+        // columns.scm gives each callee its effect by listing it in a property: a name the
+        // pattern matches but no effect lists would do nothing, and the reverse never run.
+        let (_, text) = GRAMMARS.iter().find(|(f, _)| *f == "columns.scm").unwrap();
+        let query = Query::new(&language(), text).unwrap();
+        for i in 0..query.pattern_count() {
+            let pattern = &text[query.start_byte_for_pattern(i)..query.end_byte_for_pattern(i)];
+            let listed: HashSet<String> = query
+                .property_settings(i)
+                .iter()
+                .filter(|p| &*p.key != "receiver")
+                .filter_map(|p| p.value.as_deref())
+                .flat_map(str::split_whitespace)
+                .map(str::to_string)
+                .collect();
+            assert_eq!(callee_names(pattern), listed, "columns.scm:\n{pattern}");
         }
     }
 
