@@ -169,7 +169,7 @@ pub fn check(path: &str, text: &str, settings: &Settings, selection: &Selection)
     }
     let before = extract::extract(path, text.as_bytes(), settings);
     let mut findings = if python {
-        python_findings(path, text, selection)
+        python_findings(path, text, selection, &before)
     } else {
         raw_findings(path, text, settings, selection, &before)
     };
@@ -230,9 +230,14 @@ fn raw_findings(
     findings
 }
 
-fn python_findings(path: &str, text: &str, selection: &Selection) -> Vec<Finding> {
+fn python_findings(
+    path: &str,
+    text: &str,
+    selection: &Selection,
+    fragment: &extract::Fragment,
+) -> Vec<Finding> {
     let Some(tree) = extract::python::syntax_tree(text) else { return Vec::new() };
-    let ctx = python::PyContext::new(text, tree.root_node());
+    let ctx = python::PyContext::new(text, tree.root_node(), &fragment.transformations);
     let lines = LineIndex::new(text);
     let mut findings: Vec<Finding> =
         python::hits(registry::PYTHON_RULES, &ctx, |rule| selection.wants(rule))
@@ -252,7 +257,7 @@ fn python_findings(path: &str, text: &str, selection: &Selection) -> Vec<Finding
 const MOVES: &[&str] = &["P001", "P002"];
 
 /// Rules whose fix removes reads or columns that nothing used: their lineage may shrink.
-const SHRINKS: &[&str] = &["R002", "S001"];
+const SHRINKS: &[&str] = &["R002", "S001", "S002"];
 
 /// The rewritten file parses as well as the original and has the same lineage.
 fn verify(

@@ -9,6 +9,7 @@
 use tree_sitter::Node;
 
 use super::{Hit, Rule};
+use crate::extract::Transformation;
 
 /// What a Python rule's check sees: the file's text and syntax tree, and whether it uses
 /// Spark (some calls mean different things in pandas and in Spark).
@@ -16,15 +17,17 @@ pub(crate) struct PyContext<'a> {
     pub text: &'a str,
     pub root: Node<'a>,
     pub spark: bool,
+    /// The file's lineage as `extract` gives it (its functions' reads, writes and columns).
+    pub transformations: &'a [Transformation],
 }
 
 /// A Python rule's check: what it finds in one file.
 pub(crate) type PyCheck = fn(&PyContext<'_>) -> Vec<Hit>;
 
 impl<'a> PyContext<'a> {
-    pub fn new(text: &'a str, root: Node<'a>) -> Self {
+    pub fn new(text: &'a str, root: Node<'a>, transformations: &'a [Transformation]) -> Self {
         let spark = text.contains("pyspark") || text.contains("SparkSession");
-        PyContext { text, root, spark }
+        PyContext { text, root, spark, transformations }
     }
 
     pub fn text_of(&self, node: Node<'_>) -> &'a str {

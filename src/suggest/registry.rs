@@ -6,7 +6,7 @@ use super::rules::{
     p004_filter_into_subquery, py001_iterrows, py002_row_wise_apply, py003_collect_to_driver,
     py004_single_partition, py005_count_in_loop, py006_filter_after_join,
     r001_order_by_without_limit, r002_unused_cte, r003_distinct_on_group_by, r004_repeated_scan,
-    s001_unused_columns,
+    s001_unused_columns, s002_read_without_usecols,
 };
 use super::{Context, Hit, Rule};
 
@@ -34,6 +34,7 @@ pub(crate) const PYTHON_RULES: &[(Rule, PyCheck)] = &[
     (py004_single_partition::RULE, py004_single_partition::check),
     (py005_count_in_loop::RULE, py005_count_in_loop::check),
     (py006_filter_after_join::RULE, py006_filter_after_join::check),
+    (s002_read_without_usecols::RULE, s002_read_without_usecols::check),
 ];
 
 /// Every rule: SQL's, then Python's.

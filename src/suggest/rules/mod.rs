@@ -15,3 +15,4 @@ pub(crate) mod r002_unused_cte;
 pub(crate) mod r003_distinct_on_group_by;
 pub(crate) mod r004_repeated_scan;
 pub(crate) mod s001_unused_columns;
+pub(crate) mod s002_read_without_usecols;
