@@ -10,6 +10,7 @@ use tree_sitter::Node;
 
 use super::{Hit, Rule};
 use crate::extract::Transformation;
+use crate::extract::python::queries::Field;
 
 /// What a Python rule's check sees: the file's text and syntax tree, and whether it uses
 /// Spark (some calls mean different things in pandas and in Spark).
@@ -40,19 +41,17 @@ impl<'a> PyContext<'a> {
         let mut stack = vec![self.root];
         while let Some(node) = stack.pop() {
             if node.kind() == "call"
-                && let Some(function) = node.child_by_field_name("function")
+                && let Some(function) = node.field("function")
                 && function.kind() == "attribute"
-                && let (Some(object), Some(attribute)) = (
-                    function.child_by_field_name("object"),
-                    function.child_by_field_name("attribute"),
-                )
+                && let (Some(object), Some(attribute)) =
+                    (function.field("object"), function.field("attribute"))
                 && names.contains(&self.text_of(attribute))
             {
                 found.push(MethodCall {
                     call: node,
                     receiver: object,
                     method: self.text_of(attribute),
-                    arguments: node.child_by_field_name("arguments"),
+                    arguments: node.field("arguments"),
                 });
             }
             let mut cursor = node.walk();
@@ -72,9 +71,7 @@ impl<'a> PyContext<'a> {
         for arg in arguments.named_children(&mut cursor) {
             match arg.kind() {
                 "keyword_argument" => {
-                    if let (Some(k), Some(v)) =
-                        (arg.child_by_field_name("name"), arg.child_by_field_name("value"))
-                    {
+                    if let (Some(k), Some(v)) = (arg.field("name"), arg.field("value")) {
                         keywords.push((self.text_of(k), self.text_of(v)));
                     }
                 }
@@ -95,14 +92,14 @@ impl<'a> PyContext<'a> {
         loop {
             match current.kind() {
                 "call" => {
-                    let Some(function) = current.child_by_field_name("function") else { break };
+                    let Some(function) = current.field("function") else { break };
                     if function.kind() == "attribute"
-                        && let Some(attribute) = function.child_by_field_name("attribute")
+                        && let Some(attribute) = function.field("attribute")
                     {
                         methods.push(self.text_of(attribute));
                     }
                     current = match function.kind() {
-                        "attribute" => match function.child_by_field_name("object") {
+                        "attribute" => match function.field("object") {
                             Some(o) => o,
                             None => break,
                         },
@@ -110,10 +107,10 @@ impl<'a> PyContext<'a> {
                     };
                 }
                 "attribute" => {
-                    if let Some(attribute) = current.child_by_field_name("attribute") {
+                    if let Some(attribute) = current.field("attribute") {
                         methods.push(self.text_of(attribute));
                     }
-                    match current.child_by_field_name("object") {
+                    match current.field("object") {
                         Some(o) => current = o,
                         None => break,
                     }
@@ -145,8 +142,8 @@ impl<'a> PyContext<'a> {
                 continue;
             }
             if node.kind() == "assignment"
-                && node.child_by_field_name("left").is_some_and(|l| self.text_of(l) == name)
-                && let Some(right) = node.child_by_field_name("right")
+                && node.field("left").is_some_and(|l| self.text_of(l) == name)
+                && let Some(right) = node.field("right")
                 && best.is_none_or(|b| b.start_byte() < right.start_byte())
             {
                 best = Some(right);
@@ -192,7 +189,7 @@ pub(crate) fn in_loop(node: Node<'_>) -> bool {
         match n.kind() {
             "for_statement" | "while_statement" => {
                 // The iterable of a `for` is evaluated once.
-                let in_iterable = n.child_by_field_name("right").is_some_and(|r| {
+                let in_iterable = n.field("right").is_some_and(|r| {
                     r.start_byte() <= node.start_byte() && node.end_byte() <= r.end_byte()
                 });
                 if !in_iterable {

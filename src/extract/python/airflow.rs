@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
 
 use super::dataflow::{Unit, placeholder};
-use super::queries::language;
+use super::queries::{Field, language};
 use crate::extract::Operation;
 
 /// The DAG structure patterns (roles and captures: `grammars/python/README.md`).
@@ -320,8 +320,7 @@ impl<'a, 'tree> Walker<'a, 'tree> {
                 continue;
             }
             let Some(assignment) = statement.named_child(0) else { continue };
-            let (Some(left), Some(right)) =
-                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+            let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
             else {
                 continue;
             };
@@ -340,7 +339,7 @@ impl<'a, 'tree> Walker<'a, 'tree> {
             }
             let mut prefix = prefix;
             if matches!(node.kind(), "function_definition" | "class_definition")
-                && let Some(name) = node.child_by_field_name("name")
+                && let Some(name) = node.field("name")
             {
                 let name = self.node_text(name).to_string();
                 prefix = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
@@ -349,8 +348,8 @@ impl<'a, 'tree> Walker<'a, 'tree> {
                 }
             }
             if let Some(spec) = self.spec(node, Role::TaskFunction)
-                && let Some(definition) = node.child_by_field_name("definition")
-                && let Some(name) = definition.child_by_field_name("name")
+                && let Some(definition) = node.field("definition")
+                && let Some(name) = definition.field("name")
             {
                 let name = self.node_text(name).to_string();
                 let task_id =
@@ -398,16 +397,14 @@ impl<'a, 'tree> Walker<'a, 'tree> {
                 self.walk_children(node, &inner);
             }
             "function_definition" | "class_definition" => {
-                let name = node.child_by_field_name("name").map_or("", |n| self.node_text(n));
+                let name = node.field("name").map_or("", |n| self.node_text(n));
                 let inner = context.inside(name);
-                if let Some(body) = node.child_by_field_name("body") {
+                if let Some(body) = node.field("body") {
                     self.walk(body, &inner);
                 }
             }
             "assignment" => {
-                let (Some(left), Some(right)) =
-                    (node.child_by_field_name("left"), node.child_by_field_name("right"))
-                else {
+                let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
                     return self.walk_children(node, context);
                 };
                 self.walk(right, context);
@@ -445,13 +442,11 @@ impl<'a, 'tree> Walker<'a, 'tree> {
             node.named_children(&mut cursor).filter(|c| c.kind() == "with_clause").collect();
         for clause in clauses {
             let mut items = clause.walk();
-            let values: Vec<Node<'tree>> = clause
-                .named_children(&mut items)
-                .filter_map(|i| i.child_by_field_name("value"))
-                .collect();
+            let values: Vec<Node<'tree>> =
+                clause.named_children(&mut items).filter_map(|i| i.field("value")).collect();
             for value in values {
                 let (expression, alias) = if value.kind() == "as_pattern" {
-                    let alias = value.child_by_field_name("alias").map(|a| {
+                    let alias = value.field("alias").map(|a| {
                         if a.kind() == "as_pattern_target" {
                             a.named_child(0).unwrap_or(a)
                         } else {
@@ -484,7 +479,7 @@ impl<'a, 'tree> Walker<'a, 'tree> {
                 }
             }
         }
-        if let Some(body) = node.child_by_field_name("body") {
+        if let Some(body) = node.field("body") {
             self.walk(body, &inner);
         }
     }
@@ -494,7 +489,7 @@ impl<'a, 'tree> Walker<'a, 'tree> {
         self.taskflow_call(node, context);
         let Some(order) = self.spec(node, Role::Depends).and_then(|s| s.order) else { return };
         let arguments: Vec<Node<'tree>> = node
-            .child_by_field_name("arguments")
+            .field("arguments")
             .map(|a| {
                 let mut cursor = a.walk();
                 a.named_children(&mut cursor)
@@ -505,8 +500,8 @@ impl<'a, 'tree> Walker<'a, 'tree> {
         match order {
             "downstream" | "upstream" => {
                 let receiver = node
-                    .child_by_field_name("function")
-                    .and_then(|f| f.child_by_field_name("object"))
+                    .field("function")
+                    .and_then(|f| f.field("object"))
                     .map(|o| self.tasks_of(o, context))
                     .unwrap_or_default();
                 let others: Vec<String> =
@@ -591,7 +586,7 @@ impl<'a, 'tree> Walker<'a, 'tree> {
         if let Some(name) = self.taskflow.get(&node.id()) {
             return Some(name.clone());
         }
-        let function = node.child_by_field_name("function").filter(|f| f.kind() == "identifier")?;
+        let function = node.field("function").filter(|f| f.kind() == "identifier")?;
         let (qualified, task_id) = self.task_functions.get(self.node_text(function))?.clone();
         let name = context.task(&task_id)?;
         self.taskflow.insert(node.id(), name.clone());
@@ -608,11 +603,11 @@ impl<'a, 'tree> Walker<'a, 'tree> {
             .map_or(node.start_position().row + 1, |f| f.start_position().row + 1);
         self.dags.tasks.entry(name.clone()).or_insert(line);
         self.dags.runs.insert((qualified, name.clone()));
-        if let Some(arguments) = node.child_by_field_name("arguments") {
+        if let Some(arguments) = node.field("arguments") {
             let mut cursor = arguments.walk();
             let children: Vec<Node<'tree>> = arguments.named_children(&mut cursor).collect();
             for argument in children {
-                let value = argument.child_by_field_name("value").unwrap_or(argument);
+                let value = argument.field("value").unwrap_or(argument);
                 let upstream = self.tasks_of(value, context);
                 self.edges(&upstream, std::slice::from_ref(&name));
             }
@@ -640,22 +635,20 @@ impl<'a, 'tree> Walker<'a, 'tree> {
                 children.into_iter().flat_map(|c| self.tasks_of(c, context)).collect()
             }
             // `task.output` (an XCom of the task) stands for the task.
-            "attribute" => node
-                .child_by_field_name("object")
-                .map(|o| self.tasks_of(o, context))
-                .unwrap_or_default(),
+            "attribute" => {
+                node.field("object").map(|o| self.tasks_of(o, context)).unwrap_or_default()
+            }
             "call" => {
                 let found = self.task(node, context).or_else(|| self.taskflow_call(node, context));
                 found.into_iter().collect()
             }
             "binary_operator" => {
-                let operator =
-                    node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
+                let operator = node.field("operator").map_or("", |o| self.node_text(o));
                 if operator != ">>" && operator != "<<" {
                     return Vec::new();
                 }
-                let left = node.child_by_field_name("left").map(|l| self.tasks_of(l, context));
-                let right = node.child_by_field_name("right").map(|r| self.tasks_of(r, context));
+                let left = node.field("left").map(|l| self.tasks_of(l, context));
+                let right = node.field("right").map(|r| self.tasks_of(r, context));
                 let (left, right) = (left.unwrap_or_default(), right.unwrap_or_default());
                 if operator == ">>" {
                     self.edges(&left, &right);
@@ -706,7 +699,7 @@ impl<'a, 'tree> Walker<'a, 'tree> {
                 }
                 "string_content" => text.push_str(self.node_text(child)),
                 "interpolation" => {
-                    let expression = child.child_by_field_name("expression").unwrap_or(child);
+                    let expression = child.field("expression").unwrap_or(child);
                     let name = self.node_text(expression);
                     match self.constants.get(name) {
                         Some(value) => text.push_str(value),

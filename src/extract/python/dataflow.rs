@@ -19,7 +19,7 @@ use std::rc::Rc;
 use tree_sitter::Node;
 
 use super::columns::{self, Data, Expr, Item, Sources};
-use super::queries::{Matcher, Role, Spec};
+use super::queries::{Field, Matcher, Role, Spec};
 use crate::diagnostic::Diagnostic;
 use crate::extract::sql::{self, Dialect};
 use crate::extract::{ColumnEdge, IndirectEdge, IndirectKind, Operation};
@@ -73,8 +73,9 @@ pub enum Value {
     Table(String),
     /// A module of the project (its path), bound by an `import`.
     Module(String),
-    /// A function of another module of the project: the module's path and the name.
-    Function(String, String),
+    /// A function of another module of the project: the module's path and the name (boxed:
+    /// every value is as large as its largest variant).
+    Function(Box<(String, String)>),
     /// A handle on a local file (`open(path)`), as a configuration loader gets it.
     File(String),
     List(Vec<Value>),
@@ -282,21 +283,16 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
 
     /// The file's functions that some other function of the file calls by name.
     fn called_by_functions(&self) -> HashSet<String> {
+        // By text, not by walking each body's syntax tree: on a hook's path that walk cost a
+        // tenth of the analysis. A name in a comment or string only moves a function to the
+        // second round, where it is analyzed as it was before.
         let mut called = HashSet::new();
         for (name, (node, _)) in &self.functions {
-            let mut stack = vec![*node];
-            while let Some(n) = stack.pop() {
-                if n.kind() == "call"
-                    && let Some(f) = n.child_by_field_name("function")
-                    && f.kind() == "identifier"
-                {
-                    let callee = self.node_text(f);
-                    if callee != name && self.functions.contains_key(callee) {
-                        called.insert(callee.to_string());
-                    }
+            let body = self.node_text(*node);
+            for callee in self.functions.keys() {
+                if callee != name && !called.contains(callee) && calls_by_name(body, callee) {
+                    called.insert(callee.clone());
                 }
-                let mut cursor = n.walk();
-                stack.extend(n.named_children(&mut cursor));
             }
         }
         called
@@ -330,21 +326,21 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         for child in node.named_children(&mut cursor) {
             match child.kind() {
                 "function_definition" => {
-                    let Some(name) = child.child_by_field_name("name") else { continue };
+                    let Some(name) = child.field("name") else { continue };
                     let name = self.node_text(name).to_string();
                     let qualified =
                         if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
-                    if let Some(body) = child.child_by_field_name("body") {
+                    if let Some(body) = child.field("body") {
                         self.collect_functions(body, &qualified);
                     }
                     self.functions.entry(name).or_insert((child, qualified));
                 }
                 "class_definition" => {
-                    let Some(name) = child.child_by_field_name("name") else { continue };
+                    let Some(name) = child.field("name") else { continue };
                     let name = self.node_text(name).to_string();
                     let qualified =
                         if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
-                    if let Some(body) = child.child_by_field_name("body") {
+                    if let Some(body) = child.field("body") {
                         self.collect_functions(body, &qualified);
                     }
                 }
@@ -393,7 +389,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             globals: globals.clone(),
             returns: Vec::new(),
         };
-        if let Some(parameters) = node.child_by_field_name("parameters") {
+        if let Some(parameters) = node.field("parameters") {
             let mut cursor = parameters.walk();
             let mut position = 0usize;
             for p in parameters.named_children(&mut cursor) {
@@ -402,7 +398,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
                         first_identifier(p)
                     }
-                    _ => p.child_by_field_name("name"),
+                    _ => p.field("name"),
                 };
                 let Some(ident) = ident else { continue };
                 let param = self.node_text(ident).to_string();
@@ -421,7 +417,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 scope.locals.insert(param, value);
             }
         }
-        if let Some(body) = node.child_by_field_name("body") {
+        if let Some(body) = node.field("body") {
             self.block(body, &mut scope);
         }
         let value = scope
@@ -498,8 +494,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
             "if_statement" => self.if_statement(node, scope),
             "for_statement" => {
-                let iterable = node.child_by_field_name("right").map(|r| self.eval(r, scope));
-                if let Some(left) = node.child_by_field_name("left") {
+                let iterable = node.field("right").map(|r| self.eval(r, scope));
+                if let Some(left) = node.field("left") {
                     // An element of a list of DataFrames carries their lineage; anything
                     // else is a loop variable known only at run time.
                     let element = match &iterable {
@@ -514,7 +510,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 self.children_blocks(node, scope);
             }
             "while_statement" => {
-                if let Some(c) = node.child_by_field_name("condition") {
+                if let Some(c) = node.field("condition") {
                     self.eval(c, scope);
                 }
                 self.children_blocks(node, scope);
@@ -525,7 +521,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     if child.kind() == "with_clause" {
                         let mut items = child.walk();
                         for item in child.named_children(&mut items) {
-                            if let Some(value) = item.child_by_field_name("value") {
+                            if let Some(value) = item.field("value") {
                                 self.with_item(value, scope);
                             }
                         }
@@ -583,7 +579,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             let children: Vec<Node<'tree>> = value.named_children(&mut cursor).collect();
             if let Some(expr) = children.first() {
                 let v = self.eval(*expr, scope);
-                if let Some(target) = value.child_by_field_name("alias") {
+                if let Some(target) = value.field("alias") {
                     let target = if target.kind() == "as_pattern_target" {
                         target.named_child(0).unwrap_or(target)
                     } else {
@@ -598,7 +594,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     }
 
     fn if_statement(&mut self, node: Node<'tree>, scope: &mut Scope) {
-        if let Some(c) = node.child_by_field_name("condition") {
+        if let Some(c) = node.field("condition") {
             // An imported module's `if __name__ == "__main__":` block does not run.
             if self.modules.len() > 1 && is_main_guard(self.node_text(c)) {
                 return;
@@ -607,7 +603,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         }
         let before = scope.locals.clone();
         let mut branches: Vec<HashMap<String, Value>> = Vec::new();
-        if let Some(consequence) = node.child_by_field_name("consequence") {
+        if let Some(consequence) = node.field("consequence") {
             self.block(consequence, scope);
         }
         branches.push(std::mem::replace(&mut scope.locals, before.clone()));
@@ -615,15 +611,15 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         let mut cursor = node.walk();
         for alternative in node.children_by_field_name("alternative", &mut cursor) {
             if alternative.kind() == "elif_clause" {
-                if let Some(c) = alternative.child_by_field_name("condition") {
+                if let Some(c) = alternative.field("condition") {
                     self.eval(c, scope);
                 }
-                if let Some(consequence) = alternative.child_by_field_name("consequence") {
+                if let Some(consequence) = alternative.field("consequence") {
                     self.block(consequence, scope);
                 }
             } else {
                 has_else = true;
-                if let Some(body) = alternative.child_by_field_name("body") {
+                if let Some(body) = alternative.field("body") {
                     self.block(body, scope);
                 }
             }
@@ -638,27 +634,24 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     fn expression_or_assignment(&mut self, node: Node<'tree>, scope: &mut Scope) {
         match node.kind() {
             "assignment" => {
-                let value = match node.child_by_field_name("right") {
+                let value = match node.field("right") {
                     Some(right) if right.kind() == "assignment" => {
                         // a = b = value: evaluate the inner assignment, then bind its value.
                         self.expression_or_assignment(right, scope);
-                        right
-                            .child_by_field_name("left")
-                            .map_or(Value::Unknown, |l| self.eval(l, scope))
+                        right.field("left").map_or(Value::Unknown, |l| self.eval(l, scope))
                     }
                     Some(right) => self.eval(right, scope),
                     None => return,
                 };
-                if let Some(left) = node.child_by_field_name("left") {
+                if let Some(left) = node.field("left") {
                     self.bind(left, value, scope);
                 }
             }
             "augmented_assignment" => {
-                let right = node.child_by_field_name("right").map(|r| self.eval(r, scope));
-                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), right) {
+                let right = node.field("right").map(|r| self.eval(r, scope));
+                if let (Some(left), Some(right)) = (node.field("left"), right) {
                     let current = self.eval(left, scope);
-                    let operator =
-                        node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
+                    let operator = node.field("operator").map_or("", |o| self.node_text(o));
                     let combined =
                         if operator == "+=" { add(current, right) } else { Value::Unknown };
                     self.bind(left, combined, scope);
@@ -705,13 +698,13 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
             "subscript" => {
                 // df["c"] = other["x"]: df's data now also comes from other's.
-                let Some(base) = target.child_by_field_name("value") else { return };
+                let Some(base) = target.field("value") else { return };
                 if base.kind() != "identifier" {
                     return;
                 }
                 let name = self.node_text(base).to_string();
                 let key = target
-                    .child_by_field_name("subscript")
+                    .field("subscript")
                     .map(|k| self.eval(k, scope))
                     .and_then(|k| if let Value::Str(s) = k { Some(s) } else { None });
                 let updated = match (scope.get(&name).cloned(), key) {
@@ -750,8 +743,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         for name in node.children_by_field_name("name", &mut cursor) {
             let (module, alias) = match name.kind() {
                 "aliased_import" => (
-                    name.child_by_field_name("name").map(|n| self.node_text(n)),
-                    name.child_by_field_name("alias").map(|n| self.node_text(n)),
+                    name.field("name").map(|n| self.node_text(n)),
+                    name.field("alias").map(|n| self.node_text(n)),
                 ),
                 _ => (Some(self.node_text(name)), None),
             };
@@ -767,9 +760,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     /// `from m import n [as a]`: `n` is a module of the project (`m.n`), or a function or a
     /// value of module `m`.
     fn import_from(&mut self, node: Node<'tree>, scope: &mut Scope) {
-        let Some(module) =
-            node.child_by_field_name("module_name").map(|m| compact(self.node_text(m)))
-        else {
+        let Some(module) = node.field("module_name").map(|m| compact(self.node_text(m))) else {
             return;
         };
         self.imports.insert(module.clone());
@@ -778,8 +769,8 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             .children_by_field_name("name", &mut cursor)
             .filter_map(|name| match name.kind() {
                 "aliased_import" => Some((
-                    self.node_text(name.child_by_field_name("name")?).to_string(),
-                    self.node_text(name.child_by_field_name("alias")?).to_string(),
+                    self.node_text(name.field("name")?).to_string(),
+                    self.node_text(name.field("alias")?).to_string(),
                 )),
                 _ => Some((self.node_text(name).to_string(), self.node_text(name).to_string())),
             })
@@ -809,7 +800,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
             let Some((functions, globals)) = &values else { continue };
             if functions.contains(&name) {
-                scope.locals.insert(bound, Value::Function(path, name));
+                scope.locals.insert(bound, Value::Function(Box::new((path, name))));
             } else if let Some(value) = globals.get(&name) {
                 scope.locals.insert(bound, value.clone());
             }
@@ -985,15 +976,14 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 // An unknown operand is named after its expression, so that a name built
                 // from it says what is missing.
                 let mut operand = |field: &str, this: &mut Self| {
-                    node.child_by_field_name(field).map(|n| match this.eval(n, scope) {
+                    node.field(field).map(|n| match this.eval(n, scope) {
                         Value::Unknown => Value::Dynamic(this.node_text(n).to_string()),
                         v => v,
                     })
                 };
                 let left = operand("left", self);
                 let right = operand("right", self);
-                let operator =
-                    node.child_by_field_name("operator").map_or("", |o| self.node_text(o));
+                let operator = node.field("operator").map_or("", |o| self.node_text(o));
                 match (left, right) {
                     (Some(l @ Value::Column(_)), Some(r))
                     | (Some(l), Some(r @ Value::Column(_))) => {
@@ -1009,7 +999,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 }
             }
             "parenthesized_expression" | "keyword_argument" | "await" => {
-                let inner = node.child_by_field_name("value").or_else(|| node.named_child(0));
+                let inner = node.field("value").or_else(|| node.named_child(0));
                 inner.map_or(Value::Unknown, |n| self.eval(n, scope))
             }
             "list" | "tuple" | "set" | "expression_list" => {
@@ -1022,9 +1012,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                 let children: Vec<Node<'tree>> = node.named_children(&mut cursor).collect();
                 let mut pairs = Vec::new();
                 for pair in children {
-                    let (Some(k), Some(v)) =
-                        (pair.child_by_field_name("key"), pair.child_by_field_name("value"))
-                    else {
+                    let (Some(k), Some(v)) = (pair.field("key"), pair.field("value")) else {
                         self.eval(pair, scope);
                         continue;
                     };
@@ -1082,7 +1070,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
                     }
                 }
                 "interpolation" => {
-                    let Some(expr) = child.child_by_field_name("expression") else {
+                    let Some(expr) = child.field("expression") else {
                         return Value::Unknown;
                     };
                     let value = self.eval(expr, scope);
@@ -1103,7 +1091,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         if let Some(value) = scope.get(full) {
             return value.clone();
         }
-        let object = node.child_by_field_name("object").map(|o| self.eval(o, scope));
+        let object = node.field("object").map(|o| self.eval(o, scope));
         let mut keep = false;
         for spec in &self.specs_of(node) {
             match spec.role {
@@ -1119,18 +1107,18 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
             }
         }
         if let Some(Value::Module(module)) = &object
-            && let Some(name) = node.child_by_field_name("attribute").map(|a| self.node_text(a))
+            && let Some(name) = node.field("attribute").map(|a| self.node_text(a))
         {
             let (functions, globals) = self.module_values(module);
             if functions.contains(name) {
-                return Value::Function(module.clone(), name.to_string());
+                return Value::Function(Box::new((module.clone(), name.to_string())));
             }
             return globals.get(name).cloned().unwrap_or(Value::Unknown);
         }
         match object {
             // df.na, df.loc: the DataFrame; df.x: its column x.
             Some(Value::Frame(d)) if keep => Value::Frame(d),
-            Some(Value::Frame(d)) => match node.child_by_field_name("attribute") {
+            Some(Value::Frame(d)) => match node.field("attribute") {
                 Some(a) => Value::column(Expr::of(&d, self.node_text(a))),
                 None => Value::Frame(d),
             },
@@ -1142,7 +1130,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     }
 
     fn subscript(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
-        let base = node.child_by_field_name("value").map(|v| self.eval(v, scope));
+        let base = node.field("value").map(|v| self.eval(v, scope));
         // `df.loc[rows, columns]` has two subscripts: a tuple of them.
         let mut cursor = node.walk();
         let keys: Vec<Node<'tree>> =
@@ -1170,12 +1158,12 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
     }
 
     fn call(&mut self, node: Node<'tree>, scope: &mut Scope) -> Value {
-        let function = node.child_by_field_name("function");
+        let function = node.field("function");
         // The receiver of a method call, evaluated once.
         let (receiver, method) = match function {
             Some(f) if f.kind() == "attribute" => {
-                let receiver = f.child_by_field_name("object").map(|o| self.eval(o, scope));
-                let method = f.child_by_field_name("attribute").map(|a| self.node_text(a));
+                let receiver = f.field("object").map(|o| self.eval(o, scope));
+                let method = f.field("attribute").map(|a| self.node_text(a));
                 (receiver, method)
             }
             _ => (None, None),
@@ -1185,13 +1173,12 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         let mut positional: Vec<Value> = Vec::new();
         let mut positional_text: Vec<&'a str> = Vec::new();
         let mut keywords: Vec<(String, Value)> = Vec::new();
-        if let Some(arguments) = node.child_by_field_name("arguments") {
+        if let Some(arguments) = node.field("arguments") {
             let mut cursor = arguments.walk();
             let children: Vec<Node<'tree>> = arguments.named_children(&mut cursor).collect();
             for arg in children {
                 if arg.kind() == "keyword_argument" {
-                    let (Some(name), Some(value_node)) =
-                        (arg.child_by_field_name("name"), arg.child_by_field_name("value"))
+                    let (Some(name), Some(value_node)) = (arg.field("name"), arg.field("value"))
                     else {
                         continue;
                     };
@@ -1229,7 +1216,7 @@ impl<'a, 'tree> Analyzer<'a, 'tree> {
         // `load.load_data(…)` through the module.
         let imported = match (function, &receiver, method) {
             (Some(f), _, _) if f.kind() == "identifier" => match scope.get(self.node_text(f)) {
-                Some(Value::Function(module, name)) => Some((module.clone(), name.clone())),
+                Some(Value::Function(f)) => Some((**f).clone()),
                 _ => None,
             },
             (_, Some(Value::Module(module)), Some(name)) => {
@@ -1807,6 +1794,19 @@ impl<'a> Nested<'a> {
         analyzer.cross_module = self.cross_module;
         run(&mut analyzer, root)
     }
+}
+
+/// Whether `text` calls `name(…)` as a plain function (not a method, not its definition).
+fn calls_by_name(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(i, _)| {
+        let before = &text[..i];
+        let plain = !before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        let called = text[i + name.len()..].trim_start().starts_with('(');
+        plain && called && !before.trim_end().ends_with("def")
+    })
 }
 
 /// A module name as written, without the spaces `from . import x` may hold.

@@ -1,5 +1,6 @@
 //! PY004: a Spark DataFrame funnelled into one partition (`repartition(1)`).
 
+use crate::extract::python::queries::Field;
 use crate::suggest::python::PyContext;
 use crate::suggest::{Edit, Fix, Hit, Rule};
 
@@ -36,7 +37,7 @@ pub(crate) fn check(ctx: &PyContext<'_>) -> Vec<Hit> {
         .filter(|c| matches!(ctx.arguments(c), (positional, keywords) if positional == ["1"] && keywords.is_empty()))
         .filter_map(|c| {
             // The edit removes `.method(1)`: from the end of the receiver to the end of the call.
-            let function = c.call.child_by_field_name("function")?;
+            let function = c.call.field("function")?;
             let start = c.receiver.end_byte();
             let end = c.call.end_byte();
             (function.end_byte() <= end).then(|| Hit {

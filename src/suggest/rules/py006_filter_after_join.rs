@@ -2,6 +2,7 @@
 
 use tree_sitter::Node;
 
+use crate::extract::python::queries::Field;
 use crate::suggest::python::{MethodCall, PyContext};
 use crate::suggest::{Edit, Fix, Hit, Rule};
 
@@ -45,14 +46,12 @@ fn hit(ctx: &PyContext<'_>, filter: &MethodCall<'_>) -> Option<Hit> {
     if join.kind() != "call" {
         return None;
     }
-    let function = join.child_by_field_name("function")?;
-    if function.kind() != "attribute"
-        || ctx.text_of(function.child_by_field_name("attribute")?) != "join"
-    {
+    let function = join.field("function")?;
+    if function.kind() != "attribute" || ctx.text_of(function.field("attribute")?) != "join" {
         return None;
     }
-    let left = function.child_by_field_name("object")?;
-    let arguments = join.child_by_field_name("arguments")?;
+    let left = function.field("object")?;
+    let arguments = join.field("arguments")?;
     let mut cursor = arguments.walk();
     let args: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
     let right = *args.first().filter(|a| a.kind() == "identifier")?;
@@ -94,8 +93,8 @@ fn hit(ctx: &PyContext<'_>, filter: &MethodCall<'_>) -> Option<Hit> {
 fn inner(ctx: &PyContext<'_>, args: &[Node<'_>]) -> bool {
     let how = args.iter().enumerate().find_map(|(i, a)| {
         if a.kind() == "keyword_argument" {
-            let name = a.child_by_field_name("name").map(|n| ctx.text_of(n));
-            return (name == Some("how")).then(|| a.child_by_field_name("value")).flatten();
+            let name = a.field("name").map(|n| ctx.text_of(n));
+            return (name == Some("how")).then(|| a.field("value")).flatten();
         }
         (i == 2).then_some(*a)
     });
@@ -118,9 +117,7 @@ fn one_side<'t>(
     while let Some(node) = stack.pop() {
         match node.kind() {
             "attribute" | "subscript" => {
-                let base = node
-                    .child_by_field_name("object")
-                    .or_else(|| node.child_by_field_name("value"))?;
+                let base = node.field("object").or_else(|| node.field("value"))?;
                 if base.kind() == "identifier" {
                     let name = ctx.text_of(base);
                     if name == left || name == right {
@@ -134,8 +131,7 @@ fn one_side<'t>(
             // `col("x")`, `F.col("x")`, `expr("…")`: a column whose side the code does not say.
             "string" if node.parent().is_some_and(|p| p.kind() == "argument_list") => {
                 let call = node.parent().and_then(|p| p.parent());
-                let callee =
-                    call.and_then(|c| c.child_by_field_name("function")).map(|f| ctx.text_of(f));
+                let callee = call.and_then(|c| c.field("function")).map(|f| ctx.text_of(f));
                 if callee.is_some_and(|c| {
                     c.ends_with("col") || c.ends_with("expr") || c.ends_with("column")
                 }) {
