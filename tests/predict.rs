@@ -1,23 +1,8 @@
 //! `train`, `predict` and the predicted cost in `diff`, on real repositories with recorded
 //! runs, through ONNX Runtime (skipped with a message when `tests/setup-ort` has not run).
 
-use std::io::Write;
-
 use super::common::repo::TestRepo;
-use super::common::{repo_root, run_with_env};
-
-/// Whether ONNX Runtime is installed where the binary looks; says so when it is not.
-fn runtime_or_skip(test: &str) -> bool {
-    let found = std::env::var_os("ORT_DYLIB_PATH").is_some()
-        || repo_root().join(".ort/libonnxruntime.so.1.31.1").is_file();
-    if !found {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: ONNX Runtime is not installed (run tests/setup-ort)"
-        );
-    }
-    found
-}
+use super::common::{run_with_env, runtime_or_skip};
 
 const RAW: &str = "CREATE TABLE raw.a AS SELECT id, x FROM src.a";
 const STG: &str = "CREATE TABLE stg.b AS SELECT id, sum(x) AS x FROM raw.a GROUP BY id";

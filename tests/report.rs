@@ -6,23 +6,8 @@
 //! (`bench/workload/template`) and a pull request made of two of its changes
 //! (`bench/workload/changes.py`: `drop_filter`, `add_window`, `order_by_no_limit`), without run history.
 
-use std::io::Write;
-
 use super::common::repo::TestRepo;
-use super::common::{Output, repo_root, run_in, run_with_env};
-
-/// Whether ONNX Runtime is installed where the binary looks; says so when it is not.
-fn runtime_or_skip(test: &str) -> bool {
-    let found = std::env::var_os("ORT_DYLIB_PATH").is_some()
-        || repo_root().join(".ort/libonnxruntime.so.1.31.1").is_file();
-    if !found {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: ONNX Runtime is not installed (run tests/setup-ort)"
-        );
-    }
-    found
-}
+use super::common::{Output, repo_root, run_in, run_with_env, runtime_or_skip};
 
 const ORDER_LINES: &str = "models/intermediate/int_order_lines.sql";
 const LTV: &str = "models/marts/mart_customer_ltv.sql";

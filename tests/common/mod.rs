@@ -31,6 +31,19 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
 
 /// The Python tools of `tests/setup-python` (dbt, dbt-duckdb, DuckDB, dbt-ol), or `None`
 /// with a message saying the test that needed them is skipped and how to set them up.
+/// Whether ONNX Runtime is installed where the binary looks; says so when it is not.
+pub fn runtime_or_skip(test: &str) -> bool {
+    let found = std::env::var_os("ORT_DYLIB_PATH").is_some()
+        || repo_root().join(".ort/libonnxruntime.so.1.31.1").is_file();
+    if !found {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: ONNX Runtime is not installed (run tests/setup-ort)"
+        );
+    }
+    found
+}
+
 pub fn python_venv(test: &str) -> Option<PathBuf> {
     let venv = std::env::var_os("GIT_LINEAGE_VENV")
         .map_or_else(|| repo_root().join(".venv"), PathBuf::from);
