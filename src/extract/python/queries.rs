@@ -46,7 +46,7 @@ static FIELD_IDS: LazyLock<HashMap<String, u16>> = LazyLock::new(|| {
         .collect()
 });
 
-/// `child_by_field_name` through [`FIELD_IDS`].
+/// `child_by_field_name` through a table of the grammar's field ids, built once.
 pub trait Field<'tree> {
     fn field(&self, name: &str) -> Option<Node<'tree>>;
 }
