@@ -693,14 +693,7 @@ fn parse(text: &str, callbacks_per_kib: usize) -> Option<Tree> {
         // One parser per thread: setting one up costs as much as parsing a short statement.
         static PARSER: std::cell::RefCell<Option<Parser>> = const { std::cell::RefCell::new(None) };
     }
-    PARSER.with(|cell| {
-        let mut slot = cell.try_borrow_mut().ok()?;
-        if slot.is_none() {
-            let mut parser = Parser::new();
-            parser.set_language(&language()).ok()?;
-            *slot = Some(parser);
-        }
-        let parser = slot.as_mut()?;
+    crate::extract::with_parser(&PARSER, language, |parser| {
         parse_with(parser, text, callbacks_per_kib)
     })
 }

@@ -400,6 +400,25 @@ impl Default for Settings {
     }
 }
 
+/// Runs `f` with this thread's tree-sitter parser of `slot`, set to `language` on first use:
+/// setting a parser up costs as much as parsing a small file, so each thread keeps one per
+/// grammar (the slot is the grammar's `thread_local!`).
+pub(crate) fn with_parser<T>(
+    slot: &'static std::thread::LocalKey<std::cell::RefCell<Option<tree_sitter::Parser>>>,
+    language: impl FnOnce() -> tree_sitter::Language,
+    f: impl FnOnce(&mut tree_sitter::Parser) -> Option<T>,
+) -> Option<T> {
+    slot.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.is_none() {
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&language()).ok()?;
+            *slot = Some(parser);
+        }
+        f(slot.as_mut()?)
+    })
+}
+
 /// The lineage of one file. Never fails: what cannot be analyzed becomes a diagnostic.
 pub fn extract(path: &str, bytes: &[u8], settings: &Settings) -> Fragment {
     let mut fragment = Fragment {

@@ -236,7 +236,7 @@ fn python_findings(
     selection: &Selection,
     fragment: &extract::Fragment,
 ) -> Vec<Finding> {
-    let Some(tree) = extract::python::syntax_tree(text) else { return Vec::new() };
+    let Some(tree) = extract::python::parse(text) else { return Vec::new() };
     let ctx = python::PyContext::new(text, tree.root_node(), &fragment.transformations);
     let lines = LineIndex::new(text);
     let mut findings: Vec<Finding> =

@@ -98,24 +98,8 @@ impl Value {
             Value::Frame(d) | Value::Writer(d) => Some(d.datasets.clone()),
             Value::Column(e) => (!e.datasets.is_empty()).then(|| e.datasets.clone()),
             Value::Table(name) => Some(std::iter::once(name.clone()).collect()),
-            Value::List(items) => {
-                let mut all: Option<Lineage> = None;
-                for item in items {
-                    if let Some(l) = item.lineage() {
-                        all.get_or_insert_with(Lineage::new).extend(l);
-                    }
-                }
-                all
-            }
-            Value::Dict(pairs) => {
-                let mut all: Option<Lineage> = None;
-                for (_, item) in pairs {
-                    if let Some(l) = item.lineage() {
-                        all.get_or_insert_with(Lineage::new).extend(l);
-                    }
-                }
-                all
-            }
+            Value::List(items) => lineage_of(items),
+            Value::Dict(pairs) => lineage_of(pairs.iter().map(|(_, item)| item)),
             Value::Str(_)
             | Value::Dynamic(_)
             | Value::Reader
@@ -161,6 +145,14 @@ impl Value {
             _ => None,
         }
     }
+}
+
+/// The datasets of every value that carries data, `None` when none does.
+fn lineage_of<'v>(values: impl IntoIterator<Item = &'v Value>) -> Option<Lineage> {
+    values.into_iter().filter_map(Value::lineage).reduce(|mut all, l| {
+        all.extend(l);
+        all
+    })
 }
 
 pub fn placeholder(name: &str) -> String {

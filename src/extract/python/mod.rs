@@ -101,25 +101,13 @@ pub fn analyze(path: &str, text: &str, settings: &Settings) -> Analysis {
     }
 }
 
-/// The syntax tree of a Python text (for the suggestion rules), from the thread's parser.
-pub fn syntax_tree(text: &str) -> Option<Tree> {
-    parse(text)
-}
-
-fn parse(text: &str) -> Option<Tree> {
+/// The syntax tree of a Python text, from the thread's parser (the suggestion rules and the
+/// analysis of other modules parse through it too).
+pub fn parse(text: &str) -> Option<Tree> {
     thread_local! {
-        // One parser per thread: setting one up costs as much as parsing a small file.
         static PARSER: std::cell::RefCell<Option<Parser>> = const { std::cell::RefCell::new(None) };
     }
-    PARSER.with(|cell| {
-        let mut slot = cell.try_borrow_mut().ok()?;
-        if slot.is_none() {
-            let mut parser = Parser::new();
-            parser.set_language(&queries::language()).ok()?;
-            *slot = Some(parser);
-        }
-        slot.as_mut()?.parse(text, None)
-    })
+    crate::extract::with_parser(&PARSER, queries::language, |parser| parser.parse(text, None))
 }
 
 /// A warning per syntax error (ERROR and MISSING nodes), first ones only: the rest of the
