@@ -6,7 +6,7 @@
 //! captures of `grammars/python/README.md`. See: issue 6.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator};
 
@@ -131,10 +131,28 @@ struct Compiled {
     properties: Vec<Vec<(String, String)>>,
 }
 
-/// Each grammar file compiled on its own, and which ones name each callee: a call runs only
-/// the queries of the files that are about its name.
+/// The patterns of one grammar file about one callee (or about each of a few names listed
+/// together), as one query, compiled the first time a call of such a name is met.
+struct Part {
+    source: String,
+    compiled: OnceLock<Compiled>,
+}
+
+impl Part {
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| compile(&self.source))
+    }
+}
+
+/// For each callee name, the patterns about it, file by file: a call runs only those.
+///
+/// Why not a query per file: tree-sitter starts every pattern whose first node fits, and
+/// checks the name predicates only once a match is complete, so each call walked down its
+/// arguments for every call pattern of the file. Compiled lazily, a short-lived process (a
+/// hook's) compiles only what its files call: compiling every pattern was most of its time.
 struct Grammars {
-    parts: Vec<Compiled>,
+    parts: Vec<Part>,
+    /// Per callee name: its parts, in file order.
     by_callee: HashMap<String, Vec<usize>>,
 }
 
@@ -184,19 +202,88 @@ fn compile(source: &str) -> Compiled {
 }
 
 static GRAMMARS_COMPILED: LazyLock<Grammars> = LazyLock::new(|| {
-    let mut by_callee: HashMap<String, Vec<usize>> = HashMap::new();
-    let parts = GRAMMARS
-        .iter()
-        .enumerate()
-        .map(|(i, (_, source))| {
-            for name in callee_names(source) {
-                by_callee.entry(name).or_default().push(i);
+    // Per callee: per file, the indices of its patterns about the callee.
+    let mut wanted: HashMap<String, Vec<(usize, Vec<usize>)>> = HashMap::new();
+    let files: Vec<Vec<&'static str>> =
+        GRAMMARS.iter().map(|(_, source)| split_patterns(source)).collect();
+    for (file, patterns) in files.iter().enumerate() {
+        for (index, pattern) in patterns.iter().enumerate() {
+            for name in callee_names(pattern) {
+                let per_file = wanted.entry(name).or_default();
+                match per_file.last_mut() {
+                    Some((f, indices)) if *f == file => indices.push(index),
+                    _ => per_file.push((file, vec![index])),
+                }
             }
-            compile(source)
-        })
-        .collect();
+        }
+    }
+    // Names listed together (`#any-of? @_m "read_csv" "read_parquet" …`) want the same
+    // patterns: they share one query.
+    let mut parts = Vec::new();
+    let mut part_of: HashMap<(usize, Vec<usize>), usize> = HashMap::new();
+    let mut by_callee = HashMap::new();
+    for (name, per_file) in wanted {
+        let ids = per_file
+            .into_iter()
+            .map(|key| {
+                *part_of.entry(key).or_insert_with_key(|(file, indices)| {
+                    let chosen: Vec<&str> = indices.iter().map(|&i| files[*file][i]).collect();
+                    parts.push(Part { source: chosen.join("\n"), compiled: OnceLock::new() });
+                    parts.len() - 1
+                })
+            })
+            .collect();
+        by_callee.insert(name, ids);
+    }
     Grammars { parts, by_callee }
 });
+
+/// The top-level patterns of a query source, each with the predicates inside it: what
+/// tree-sitter counts as one pattern (a bracketed group or alternation at depth 0; a group
+/// that starts with `#` is a predicate and stays with the pattern before it). Comments and
+/// strings may hold brackets.
+fn split_patterns(source: &str) -> Vec<&str> {
+    let bytes = source.as_bytes();
+    let mut pieces = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b';' => {
+                i = source[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&b) = bytes.get(i) {
+                    match b {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' => {
+                let predicate = source[i + 1..].trim_start().starts_with('#');
+                if depth == 0 && !(predicate && start.is_some()) {
+                    if let Some(s) = start {
+                        pieces.push(source[s..i].trim_end());
+                    }
+                    start = Some(i);
+                }
+                depth += 1;
+            }
+            b')' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some(s) = start {
+        pieces.push(source[s..].trim_end());
+    }
+    pieces
+}
 
 /// Runs the patterns on the calls and attributes the data flow meets, once per node, and
 /// only those whose name one of them is about.
@@ -204,8 +291,8 @@ static GRAMMARS_COMPILED: LazyLock<Grammars> = LazyLock::new(|| {
 /// Why not one query over the whole tree: tree-sitter matches structure only, so every call
 /// would start every call pattern and the name predicates would throw the matches away
 /// afterwards; that was most of the time spent on a file. Patterns start at the node
-/// (`max_start_depth` 0), so each candidate costs only the patterns of its grammar files, and
-/// nodes the data flow never evaluates cost nothing.
+/// (`max_start_depth` 0), so each candidate costs only the patterns that name it, and nodes
+/// the data flow never evaluates cost nothing.
 pub struct Matcher<'tree> {
     cursor: QueryCursor,
     cache: Specs<'tree>,
@@ -225,10 +312,8 @@ impl<'tree> Matcher<'tree> {
         let Some(parts) = candidate(node, text, &grammars.by_callee) else { return &[] };
         if !self.cache.contains_key(&node.id()) {
             let mut found: Specs<'tree> = HashMap::new();
-            for &i in parts {
-                if let Some(compiled) = grammars.parts.get(i) {
-                    collect(compiled, &mut self.cursor, node, text, &mut found);
-                }
+            for part in parts.iter().filter_map(|&i| grammars.parts.get(i)) {
+                collect(part.compiled(), &mut self.cursor, node, text, &mut found);
             }
             self.cache.insert(node.id(), found.remove(&node.id()).unwrap_or_default());
         }
@@ -249,12 +334,12 @@ fn candidate<'g>(
     by_callee: &'g HashMap<String, Vec<usize>>,
 ) -> Option<&'g [usize]> {
     let name = match node.kind() {
-        "call" => match node.child_by_field_name("function") {
+        "call" => match node.field("function") {
             Some(f) if f.kind() == "identifier" => Some(f),
-            Some(f) if f.kind() == "attribute" => f.child_by_field_name("attribute"),
+            Some(f) if f.kind() == "attribute" => f.field("attribute"),
             _ => None,
         },
-        "attribute" => node.child_by_field_name("attribute"),
+        "attribute" => node.field("attribute"),
         _ => None,
     };
     let name = text.get(name?.byte_range())?;
@@ -333,8 +418,9 @@ mod tests {
                 panic!("grammars/python/{name}: {e}");
             }
         }
-        let patterns: usize = GRAMMARS_COMPILED.parts.iter().map(|p| p.query.pattern_count()).sum();
-        assert!(patterns > 10);
+        for part in &GRAMMARS_COMPILED.parts {
+            assert!(part.compiled().query.pattern_count() > 0, "{}", part.source);
+        }
     }
 
     #[test]
@@ -358,6 +444,24 @@ mod tests {
     }
 
     #[test]
+    fn patterns_split_where_tree_sitter_splits_them() {
+        // Each piece is one of the file's patterns, in order, and compiles alone into one.
+        for (file, text) in GRAMMARS {
+            let query = Query::new(&language(), text).unwrap();
+            let pieces = split_patterns(text);
+            assert_eq!(pieces.len(), query.pattern_count(), "grammars/python/{file}");
+            for (i, piece) in pieces.iter().enumerate() {
+                let start = query.start_byte_for_pattern(i);
+                assert_eq!(piece.as_ptr(), text[start..].as_ptr(), "{file} pattern {i}");
+                let alone = Query::new(&language(), piece).unwrap();
+                assert_eq!(alone.pattern_count(), 1, "{file}:\n{piece}");
+            }
+        }
+        let text = "; (not a pattern\n((call) @c (#eq? @c \"(\"))\n[(a) (b)] @x\n";
+        assert_eq!(split_patterns(text), ["((call) @c (#eq? @c \"(\"))", "[(a) (b)] @x"]);
+    }
+
+    #[test]
     fn every_capture_is_a_role_a_known_value_or_private() {
         let known = [
             "name",
@@ -371,7 +475,7 @@ mod tests {
             "source",
             "columns",
         ];
-        for part in &GRAMMARS_COMPILED.parts {
+        for part in GRAMMARS_COMPILED.parts.iter().map(Part::compiled) {
             for (i, name) in part.names.iter().enumerate() {
                 if let Some(name) = name {
                     assert!(
