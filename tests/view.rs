@@ -47,7 +47,7 @@ fn names_of(model: &serde_json::Value, kind: &str) -> Vec<String> {
     names
 }
 
-/// What `git lineage impact` says is upstream or downstream of a dataset.
+/// What `git lineage impact` says is upstream or downstream of a dataset or a column.
 fn impact(repo: &TestRepo, dataset: &str, upstream: bool) -> Vec<String> {
     let mut args = vec!["impact", dataset, "--format", "json"];
     if upstream {
@@ -212,6 +212,10 @@ fn view_in_a_browser() {
         "screenshot": screenshot,
         "datasets_drawn": 28,
         "datasets": [check(&repo, ORDER_LINES), check(&repo, "raw.orders"), check(&repo, "marts.mart_customer_ltv")],
+        "columns": [
+            check(&repo, "intermediate.int_order_lines.net_amount"),
+            check(&repo, "marts.mart_customer_ltv.lifetime_value"),
+        ],
         "transformation": {
             "id": "models/intermediate/int_order_lines.sql#1",
             "location": "models/intermediate/int_order_lines.sql:1",
@@ -220,7 +224,7 @@ fn view_in_a_browser() {
         },
     });
     let result = in_browser(&browser, repo.path(), &config);
-    assert_eq!(result["checks"], 5, "{result}");
+    assert_eq!(result["checks"], 7, "{result}");
     assert!(screenshot.is_file(), "no screenshot at {}", screenshot.display());
 
     // The pull request's page: what changed is drawn so.

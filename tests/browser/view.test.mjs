@@ -4,8 +4,8 @@
 //
 // CONFIG names the page (a file on disk), the Chromium to drive, where to save a screenshot,
 // and what to check: datasets to search for with the datasets the lineage puts upstream and
-// downstream of each (the Rust test asks `git lineage impact` for them), a transformation
-// whose code location the panel must show, and how many boxes the page must draw. Prints one
+// downstream of each (the Rust test asks `git lineage impact` for them), columns the same
+// way, a transformation whose code location the panel must show, and how many boxes the page must draw. Prints one
 // line of JSON with what it measured; any failed check throws, and the exit code is 1.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -101,6 +101,18 @@ try {
     same(`panel title of ${check.name}`, [(await page.textContent("#panel h2")).trim()], [check.name + (check.status ? check.status : "")]);
     // The picture is of the first dataset selected: its lineage highlighted.
     if (check === config.datasets[0]) await shoot(config.screenshot);
+    result.checks++;
+  }
+  // A column found by the search selects its dataset and shows the column's lineage.
+  for (const column of config.columns || []) {
+    await page.fill("#search", "");
+    await page.type("#search", column.name);
+    await page.locator(`#matches li[data-column="${column.name}"]`).first().click();
+    const dataset = column.name.slice(0, column.name.lastIndexOf("."));
+    same(`selected after choosing ${column.name}`, await page.$$eval(".node.selected", (els) => els.map((e) => e.dataset.id)), ["d:" + dataset]);
+    const listed = async (cls) => page.$$eval(`#panel .${cls} li`, (els) => els.map((e) => e.dataset.col));
+    same(`columns upstream of ${column.name}`, await listed("column-up"), column.upstream);
+    same(`columns downstream of ${column.name}`, await listed("column-down"), column.downstream);
     result.checks++;
   }
   if (config.transformation) {

@@ -527,30 +527,62 @@
     html += `<h3>Reads</h3>${list(reads, "nothing")}<h3>Writes</h3>${list(writes, "nothing")}`;
     return html;
   }
-  // A column's lineage: the columns it comes from and those it feeds, all the way.
-  const colIn = new Map(), colOut = new Map();
+  // A column's lineage, all the way up and down, as `git lineage impact` walks it (graph/mod.rs
+  // column_upstream / column_downstream): direct edges keep the way the walk came by, the
+  // first indirect step names it; a row-level indirect edge (filter, join, grouping, sort)
+  // targets a dataset and so decides each column written to it.
+  const COLUMN_LEVEL = new Set(["window", "conditional"]);
+  const directFrom = new Map(), directInto = new Map(), indirectFrom = new Map(), indirectInto = new Map();
+  const written = new Map(); // dataset -> the columns direct edges write to it
+  const push = (map, key, value) => { if (!map.has(key)) map.set(key, []); map.get(key).push(value); };
   for (const c of model.columns) {
-    if (!colIn.has(c.to)) colIn.set(c.to, []);
-    colIn.get(c.to).push(c);
-    if (!colOut.has(c.from)) colOut.set(c.from, []);
-    colOut.get(c.from).push(c);
+    if (c.how === "direct") {
+      push(directFrom, c.from, c);
+      push(directInto, c.to, c);
+      const dot = c.to.lastIndexOf(".");
+      if (dot > 0 && !(written.get(c.to.slice(0, dot)) || []).includes(c.to)) push(written, c.to.slice(0, dot), c.to);
+    } else {
+      push(indirectFrom, c.from, c);
+      push(indirectInto, c.to, c);
+    }
   }
-  function columnWalk(start, edges, end) {
-    const seen = new Map();
-    const stack = [start];
+  function columnWalk(start, step) {
+    const out = new Map();
+    const stack = [[start, "direct"]];
     while (stack.length) {
-      const at = stack.pop();
-      for (const c of edges.get(at) || []) {
-        const next = c[end];
-        if (next !== start && !seen.has(next)) { seen.set(next, c.how); stack.push(next); }
+      const [at, how] = stack.pop();
+      for (const [next, nextHow] of step(at, how)) {
+        if (next !== start && !out.has(next)) { out.set(next, nextHow); stack.push([next, nextHow]); }
       }
     }
-    return [...seen.entries()].sort();
+    return [...out.entries()].sort();
+  }
+  const named = (how, kind) => (how === "direct" ? kind : how);
+  function columnUpstream(column) {
+    return columnWalk(column, (at, how) => {
+      const dataset = at.includes(".") ? at.slice(0, at.lastIndexOf(".")) : "";
+      const next = (directInto.get(at) || []).map((c) => [c.from, how]);
+      for (const c of indirectInto.get(at) || []) next.push([c.from, named(how, c.how)]);
+      for (const c of indirectInto.get(dataset) || []) if (!COLUMN_LEVEL.has(c.how)) next.push([c.from, named(how, c.how)]);
+      return next;
+    });
+  }
+  function columnDownstream(column) {
+    return columnWalk(column, (at, how) => {
+      const next = (directFrom.get(at) || []).map((c) => [c.to, how]);
+      for (const c of indirectFrom.get(at) || []) {
+        const targets = COLUMN_LEVEL.has(c.how) ? [c.to] : written.get(c.to) || [];
+        for (const t of targets) next.push([t, named(how, c.how)]);
+      }
+      return next;
+    });
   }
   function columnDetails(column) {
-    const row = ([c, how]) => `${esc(c)} <span class="muted">${esc(how)}</span>`;
-    return `<h3>Column ${esc(column)}</h3><p>comes from:</p>${list(columnWalk(column, colIn, "from").map(row), "no known source")}
-      <p>feeds or decides:</p>${list(columnWalk(column, colOut, "to").map(row), "nothing known")}`;
+    const rows = (found, cls, empty) => found.length
+      ? `<ul class="${cls}">${found.map(([c, how]) => `<li data-col="${esc(c)}">${esc(c)} <span class="muted">${esc(how)}</span></li>`).join("")}</ul>`
+      : `<p class="muted">${empty}</p>`;
+    return `<h3>Column ${esc(column)}</h3><p>comes from (${columnUpstream(column).length}):</p>${rows(columnUpstream(column), "column-up", "no known source")}
+      <p>feeds or decides (${columnDownstream(column).length}):</p>${rows(columnDownstream(column), "column-down", "nothing known")}`;
   }
   panel.addEventListener("click", (ev) => {
     const go = ev.target.closest("[data-go]");
