@@ -501,7 +501,7 @@ pub fn model(inputs: &Inputs<'_>) -> Model {
                 }
                 // What the change wrote to a dataset changes the dataset.
                 for write in &t.writes {
-                    let i = b.index[&format!("d:{write}")];
+                    let Some(&i) = b.index.get(&format!("d:{write}")) else { continue };
                     if let Node::Dataset(d) = &mut b.nodes[i]
                         && d.status.is_none()
                     {

@@ -247,9 +247,12 @@
       return [v.name, `${sets} datasets, ${steps} transformations`];
     }
     if (v.kind === "transformation") {
+      // A statement by its file and line; an Airflow task or a Python function by its name,
+      // with its file below.
       const t = nodes[v.members[0]];
-      const file = t.name.split("/").pop();
-      return [file, t.op];
+      const file = t.file.split("/").pop();
+      const at = t.name.indexOf("::");
+      return at >= 0 ? [t.name.slice(at + 2), `${t.op} in ${file}`] : [t.name.split("/").pop(), t.op];
     }
     return [v.name, null];
   }
@@ -265,7 +268,7 @@
       const a = pos.get(e.from), b = pos.get(e.to);
       const x1 = a.x + NODE_W, y1 = a.y + a.h / 2, x2 = b.x, y2 = b.y + b.h / 2;
       const bend = Math.max(40, Math.abs(x2 - x1) / 2);
-      parts.push(`<path class="edge ${e.kind} ${e.status}" data-edge="${i}" d="M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}" marker-end="url(#arrow)"/>`);
+      parts.push(`<path class="edge ${e.kind} ${e.status}" data-edge="${i}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" d="M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}" marker-end="url(#arrow)"/>`);
     });
     parts.push('</g><g id="nodes">');
     for (const v of graph.nodes.values()) {
@@ -303,7 +306,10 @@
   function legend() {
     const items = [["selected", "var(--selected)"], ["upstream", "var(--upstream)"], ["downstream", "var(--downstream)"]];
     if (model.base) items.push(["added", "var(--added)"], ["removed", "var(--removed)"], ["changed", "var(--changed)"]);
-    document.getElementById("legend").innerHTML = items.map(([name, color]) => `<span class="legend-${name}"><i style="border-color:${color}"></i>${name}</span>`).join("");
+    const kinds = new Set(model.edges.map((e) => e.kind));
+    if (kinds.has("order")) items.push(["runs after (no data)", "var(--line)", "dashed"]);
+    if (kinds.has("runs")) items.push(["runs the file's statements", "var(--line)", "dotted"]);
+    document.getElementById("legend").innerHTML = items.map(([name, color, style]) => `<span><i style="border-color:${color}${style ? ";border-style:" + style : ""}"></i>${name}</span>`).join("");
   }
 
   // ---- pan and zoom ----
@@ -504,6 +510,8 @@
       const interval = p.duration_low_ms != null ? ` (90 %: ${ms(p.duration_low_ms)} to ${ms(p.duration_high_ms)})` : "";
       const memory = p.memory_bytes != null ? `, peak memory ${bytes(p.memory_bytes)}` : "";
       html += `<p class="prediction">${ms(p.duration_ms)}${interval}${memory}</p>`;
+    } else if (n.status === "removed") {
+      html += '<p class="prediction muted">no prediction: the change removed it</p>';
     } else if (model.prediction.unavailable) {
       html += `<p class="prediction muted">no prediction: ${esc(model.prediction.unavailable).replace(/\n/g, "<br>")}</p>`;
     } else {
