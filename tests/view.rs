@@ -185,6 +185,12 @@ fn check(repo: &TestRepo, dataset: &str) -> serde_json::Value {
     })
 }
 
+/// The same check, the match taken with the Enter key instead of a click.
+fn enter(mut check: serde_json::Value) -> serde_json::Value {
+    check["enter"] = serde_json::Value::Bool(true);
+    check
+}
+
 #[test]
 fn view_in_a_browser() {
     let Some(browser) = browser_or_skip("view_in_a_browser") else { return };
@@ -211,7 +217,11 @@ fn view_in_a_browser() {
         "chromium": browser.chromium,
         "screenshot": screenshot,
         "datasets_drawn": 28,
-        "datasets": [check(&repo, ORDER_LINES), check(&repo, "raw.orders"), check(&repo, "marts.mart_customer_ltv")],
+        "datasets": [
+            check(&repo, ORDER_LINES),
+            check(&repo, "raw.orders"),
+            enter(check(&repo, "marts.mart_customer_ltv")),
+        ],
         "columns": [
             check(&repo, "intermediate.int_order_lines.net_amount"),
             check(&repo, "marts.mart_customer_ltv.lifetime_value"),

@@ -595,6 +595,14 @@
   panel.addEventListener("click", (ev) => {
     const go = ev.target.closest("[data-go]");
     if (go) { choose(byId.get(go.getAttribute("data-go"))); return; }
+    // A column of a column's lineage: go to it.
+    const linked = ev.target.closest("[data-col]");
+    if (linked) {
+      const name = linked.getAttribute("data-col");
+      const dataset = byId.get("d:" + name.slice(0, name.lastIndexOf(".")));
+      if (dataset != null) choose(dataset, name);
+      return;
+    }
     const col = ev.target.closest("[data-column]");
     if (col) { state.column = col.getAttribute("data-column"); details(state.selected); return; }
     const ex = ev.target.closest("[data-expand]");
@@ -633,6 +641,7 @@
   }
   function showMatches() {
     found = find(search.value);
+    active = 0;
     matches.hidden = !search.value.trim();
     matches.innerHTML = found.length
       ? found.map((m, k) => `<li data-match="${k}" data-id="${esc(nodes[m.i].id)}"${m.column ? ` data-column="${esc(m.column)}"` : ""}${k === 0 ? ' class="active"' : ""}>${esc(m.label)}<small>${m.what}</small></li>`).join("")
@@ -640,8 +649,16 @@
   }
   search.addEventListener("input", showMatches);
   search.addEventListener("focus", () => { if (search.value.trim()) showMatches(); });
+  let active = 0;
   search.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && found.length) { pick(0); }
+    if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && found.length) {
+      ev.preventDefault();
+      active = (active + (ev.key === "ArrowDown" ? 1 : found.length - 1)) % found.length;
+      matches.querySelectorAll("[data-match]").forEach((li, k) => li.classList.toggle("active", k === active));
+      const li = matches.querySelector(".active");
+      if (li) li.scrollIntoView({ block: "nearest" });
+    }
+    if (ev.key === "Enter" && found.length) pick(Math.min(active, found.length - 1));
     if (ev.key === "Escape") { matches.hidden = true; search.blur(); }
   });
   matches.addEventListener("mousedown", (ev) => {
