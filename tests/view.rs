@@ -295,7 +295,10 @@ fn view_of_two_thousand_datasets_in_a_browser() {
         "screenshot": artifacts.join("view-2000-selected.png"),
         "groups_drawn": 21,
         "datasets": [check(&repo, "s5.t1005")],
-        "expand_all": { "datasets_drawn": 2040, "screenshot": artifacts.join("view-2000-expanded.png") },
+        "expand_all": {
+            "datasets_drawn": 2040,
+            "screenshot": artifacts.join("view-2000-expanded.png"),
+        },
     });
     let result = in_browser(&browser, repo.path(), &config);
     let bytes = std::fs::metadata(repo.path().join("lineage.html")).unwrap().len();

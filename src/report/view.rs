@@ -710,12 +710,10 @@ mod tests {
     const STG: &str = "CREATE TABLE stg.b AS SELECT id, x FROM raw.a WHERE y > 0";
 
     fn run(id: &str, at: &str, ms: f64) -> RunRecord {
-        let line = format!(
-            r#"{{"schema_version":1,"transformation":"{id}","variant":null,"commit":"abcdef0123456789","dirty":false,"started_at":"{at}","wall_ms":{ms},"user_ms":null,"sys_ms":null,"max_rss_bytes":1048576,"read_bytes":null,"write_bytes":null,"rows_in":null,"rows_out":null,"status":"success","exit_code":0,"signal":null,"source":"test"}}"#
-        );
-        let (mut records, problems) = crate::collect::record::parse_lines(&line);
-        assert!(problems.is_empty(), "{problems:?}");
-        records.remove(0)
+        let mut record = RunRecord::new("test", "abcdef0123456789".to_string(), at.to_string(), ms);
+        record.transformation = Some(id.to_string());
+        record.max_rss_bytes = Some(1_048_576);
+        record
     }
 
     #[test]
