@@ -133,6 +133,14 @@ try {
     const listed = async (cls) => page.$$eval(`#panel .${cls} li`, (els) => els.map((e) => e.dataset.col));
     same(`columns upstream of ${column.name}`, await listed("column-up"), column.upstream);
     same(`columns downstream of ${column.name}`, await listed("column-down"), column.downstream);
+    // The graph shows the datasets the column's lineage passes through.
+    const datasetsOf = (names) => [...new Set(names.map((n) => n.slice(0, n.lastIndexOf("."))))];
+    const drawn = new Set(await page.$$eval(".node", (els) => els.map((e) => e.dataset.id)));
+    const boxes = (names) => [...new Set(names.filter((n) => drawn.has("d:" + n)).map((n) => "d:" + n))];
+    const shown = async (cls) => page.$$eval(`.node.dataset.${cls}`, (els) => els.map((e) => e.dataset.id));
+    same(`datasets upstream of ${column.name}`, await shown("upstream"), boxes(datasetsOf(column.upstream)));
+    same(`datasets downstream of ${column.name}`, await shown("downstream"), boxes(datasetsOf(column.downstream)));
+    await shoot(column.screenshot);
     result.checks++;
   }
   if (config.transformation) {

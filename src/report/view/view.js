@@ -395,7 +395,15 @@
   function highlight() {
     const sel = state.selected;
     const up = new Set(), down = new Set();
-    if (sel != null) {
+    const column = state.column;
+    const own = column == null ? null : byId.get("d:" + column.slice(0, column.lastIndexOf(".")));
+    if (sel != null && own != null && keyOf(own) === sel) {
+      // A column chosen: the datasets its lineage passes through, and the transformations
+      // between them.
+      for (const i of columnReach(own, columnUpstream(column), dataIn, dataOut)) up.add(keyOf(i));
+      for (const i of columnReach(own, columnDownstream(column), dataOut, dataIn)) down.add(keyOf(i));
+      up.delete(sel); down.delete(sel);
+    } else if (sel != null) {
       const members = membersOf(sel);
       for (const i of walk(members, dataIn)) up.add(keyOf(i));
       for (const i of walk(members, dataOut)) down.add(keyOf(i));
@@ -584,6 +592,20 @@
       }
       return next;
     });
+  }
+  // The datasets of `columns` (a column's lineage one way, from `start`'s dataset), and the
+  // transformations that lead from one of them (`back`: towards it) to another or to `start`.
+  function columnReach(start, columns, back, forth) {
+    const sets = new Set();
+    for (const [c] of columns) {
+      const i = byId.get("d:" + c.slice(0, c.lastIndexOf(".")));
+      if (i != null) sets.add(i);
+    }
+    const out = new Set(sets);
+    for (const d of [...sets, start]) {
+      for (const t of back[d]) if (back[t].some((e) => sets.has(e))) out.add(t);
+    }
+    return out;
   }
   function columnDetails(column) {
     const rows = (found, cls, empty) => found.length
