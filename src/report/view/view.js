@@ -700,5 +700,8 @@
   legend();
   draw();
   fit();
+  if (!nodes.length) {
+    panel.innerHTML = '<p class="hint">This revision\'s lineage has no dataset: none of its SQL, dbt or Python files reads or writes one.</p>';
+  }
   document.body.dataset.ready = "1";
 })();
