@@ -751,7 +751,10 @@ mod tests {
         ]);
         let head = fragments(&[
             ("raw.sql", RAW),
-            ("stg.sql", "CREATE TABLE stg.b AS SELECT id, x FROM raw.a JOIN src.c USING (id)"),
+            (
+                "stg.sql",
+                "CREATE TABLE stg.b AS SELECT a.id, a.x FROM raw.a AS a JOIN src.c AS c ON a.id = c.id",
+            ),
             ("new.sql", "CREATE TABLE mart.n AS SELECT id FROM stg.b"),
         ]);
         let change = diff(&base, &head);
@@ -788,6 +791,7 @@ mod tests {
         assert_eq!(edge("d:raw.a", "t:old.sql#1"), Some(Status::Removed));
         assert_eq!(edge("t:old.sql#1", "d:old.o"), Some(Status::Removed));
         assert_eq!(edge("t:new.sql#1", "d:mart.n"), Some(Status::Added));
+        insta::assert_json_snapshot!("view_model_diff", model);
     }
 
     #[test]
