@@ -46,6 +46,8 @@
     positions: null,
     elements: new Map(),
     edgeElements: [],
+    up: new Set(), // visible keys upstream of the selection
+    down: new Set(),
   };
 
   // ---- small helpers ----
@@ -337,13 +339,27 @@
     state.view = { k, x: (box.width - (x1 - x0) * k) / 2 - x0 * k, y: (box.height - (y1 - y0) * k) / 2 - y0 * k };
     applyView();
   }
+  // Shows a node with its lineage: the view frames the node and what is highlighted with
+  // it, zoomed between 0.6 (names still readable) and 1.2; when that lineage is too wide to
+  // keep the node itself in sight, the view centres on the node.
   function centre(key) {
     const p = state.positions.get(key);
     if (!p) return;
     const box = svg.getBoundingClientRect();
-    // Close enough to read the names, and no closer than the view already was.
-    const k = Math.max(state.view.k, 0.6);
-    state.view = { k, x: box.width / 2 - (p.x + NODE_W / 2) * k, y: box.height / 2 - (p.y + p.h / 2) * k };
+    let x0 = p.x, y0 = p.y, x1 = p.x + NODE_W, y1 = p.y + p.h;
+    for (const other of [...state.up, ...state.down]) {
+      const q = state.positions.get(other);
+      if (!q) continue;
+      x0 = Math.min(x0, q.x); y0 = Math.min(y0, q.y);
+      x1 = Math.max(x1, q.x + NODE_W); y1 = Math.max(y1, q.y + q.h);
+    }
+    const k = Math.min(1.2, Math.max(0.6, Math.min((box.width - 40) / (x1 - x0), (box.height - 40) / (y1 - y0))));
+    let view = { k, x: box.width / 2 - ((x0 + x1) / 2) * k, y: box.height / 2 - ((y0 + y1) / 2) * k };
+    const sx = view.x + p.x * k, sy = view.y + p.y * k;
+    if (sx < 0 || sy < 0 || sx + NODE_W * k > box.width || sy + p.h * k > box.height) {
+      view = { k, x: box.width / 2 - (p.x + NODE_W / 2) * k, y: box.height / 2 - (p.y + p.h / 2) * k };
+    }
+    state.view = view;
     applyView();
   }
   svg.addEventListener("wheel", (ev) => {
@@ -409,6 +425,8 @@
       for (const i of walk(members, dataOut)) down.add(keyOf(i));
       up.delete(sel); down.delete(sel);
     }
+    state.up = up;
+    state.down = down;
     svg.classList.toggle("focus", sel != null);
     for (const [key, el] of state.elements) {
       el.classList.toggle("selected", key === sel);
