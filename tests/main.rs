@@ -13,6 +13,7 @@ mod report;
 mod runs;
 mod store;
 mod suggest;
+mod view;
 
 /// Every file under `tests/` must be reachable from this binary, or its tests never run.
 #[test]

@@ -25,7 +25,7 @@ fn replace_once(repo: &TestRepo, path: &str, old: &str, new: &str) {
 /// dropped from the order lines (every mart downstream), a window column in customer LTV (a
 /// new output column) and an ORDER BY without LIMIT in a CTE of supplier performance (rule
 /// R001). Returns (base, head).
-fn workload_pull_request() -> (TestRepo, String, String) {
+pub(crate) fn workload_pull_request() -> (TestRepo, String, String) {
     let mut repo = TestRepo::new();
     repo.copy_dir(&repo_root().join("bench/workload/template"), "");
     let base = repo.commit(&[], "initial pipeline");

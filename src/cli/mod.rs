@@ -13,6 +13,7 @@ mod report;
 mod runs;
 mod snapshot;
 mod suggest;
+mod view;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,10 @@ pub enum Command {
     /// `ab list` lists the experiments.
     #[command(subcommand)]
     Ab(ab::AbCommand),
+    /// Write the lineage of a revision as one self-contained HTML page: search, pan and zoom,
+    /// a node's upstream and downstream, its code, last runs and predicted runtime; with
+    /// --diff, what a change added, removed or changed.
+    View(view::ViewArgs),
     /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph.
     #[command(subcommand)]
     Export(export::ExportCommand),
@@ -134,6 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         Command::History(a) => runs::run_history(&a),
         Command::Anomalies(a) => runs::run_anomalies(&a),
         Command::Ab(c) => ab::run(&c),
+        Command::View(a) => view::run_view(&a),
         Command::Export(c) => export::run(&c),
         Command::Report(a) => report::run_report(&a),
         Command::Train(a) => predict::run_train(&a),

@@ -9,3 +9,4 @@ pub mod picture;
 pub mod pr;
 pub mod suggest;
 pub mod text;
+pub mod view;

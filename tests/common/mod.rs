@@ -44,6 +44,43 @@ pub fn runtime_or_skip(test: &str) -> bool {
     found
 }
 
+/// What the browser test drives: the system Chromium and Node.js with playwright-core (from
+/// `tests/setup-browser`), or `None` with a message saying the test is skipped and why.
+pub struct Browser {
+    pub chromium: PathBuf,
+    pub node: PathBuf,
+}
+
+pub fn browser_or_skip(test: &str) -> Option<Browser> {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file())
+        })
+    };
+    let chromium = std::env::var_os("GIT_LINEAGE_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| on_path("chromium"))
+        .filter(|p| p.is_file());
+    let node = on_path("node");
+    let playwright =
+        repo_root().join("tests/browser/node_modules/playwright-core/package.json").is_file();
+    let missing = match (&chromium, &node, playwright) {
+        (None, _, _) => Some("no Chromium (`chromium` on PATH or GIT_LINEAGE_CHROMIUM)"),
+        (_, None, _) => Some("no Node.js (`node` on PATH)"),
+        (_, _, false) => Some("no playwright-core in tests/browser/node_modules"),
+        _ => None,
+    };
+    if let Some(what) = missing {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: {what} (run tests/setup-browser to install Debian's chromium and \
+             playwright-core from npm)"
+        );
+        return None;
+    }
+    Some(Browser { chromium: chromium?, node: node? })
+}
+
 pub fn python_venv(test: &str) -> Option<PathBuf> {
     let venv = std::env::var_os("GIT_LINEAGE_VENV")
         .map_or_else(|| repo_root().join(".venv"), PathBuf::from);
