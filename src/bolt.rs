@@ -19,9 +19,9 @@ use std::time::Duration;
 
 /// The handshake's preamble.
 const MAGIC: [u8; 4] = [0x60, 0x60, 0xB0, 0x17];
-/// Versions offered, best first: 5.4 down to 5.0, then 4.4 down to 4.0 (`[0, range, minor,
-/// major]`).
-const OFFERED: [[u8; 4]; 4] = [[0, 4, 4, 5], [0, 4, 4, 4], [0; 4], [0; 4]];
+/// Versions offered, best first (`[0, range, minor, major]`): 5.4 down to 5.0, 4.4 down to
+/// 4.2, 4.1, 4.0 (servers that predate ranges match single versions only).
+const OFFERED: [[u8; 4]; 4] = [[0, 4, 4, 5], [0, 2, 4, 4], [0, 0, 1, 4], [0, 0, 0, 4]];
 /// How long one reply may take.
 const TIMEOUT: Duration = Duration::from_mins(2);
 
@@ -35,8 +35,10 @@ pub enum Error {
     Tls(String),
     #[error("connecting to {address}")]
     Connect { address: String, source: io::Error },
+    #[error("the server closed the connection")]
+    Closed,
     #[error("talking to the server")]
-    Io(#[from] io::Error),
+    Io(#[source] io::Error),
     #[error("the server speaks none of Bolt 4.0-4.4 and 5.0-5.4")]
     NoVersion,
     #[error("the server refused the login: {0}")]
@@ -47,6 +49,17 @@ pub enum Error {
     Refused { step: &'static str, message: String },
     #[error("the server sent a message git-lineage cannot read: {0}")]
     Protocol(String),
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe => Error::Closed,
+            _ => Error::Io(e),
+        }
+    }
 }
 
 /// Who logs in.

@@ -593,3 +593,86 @@ fn a_failing_statement_commits_nothing() {
     assert_eq!(messages[1]["fields"][0]["scheme"], "none", "no user, no login");
     assert_eq!(signatures.iter().filter(|s| **s == 0x10).count(), 3);
 }
+
+/// boltkit's `boltstub` (tests/setup-python), when installed: a Bolt server written by the
+/// Neo4j driver team that plays a script and exits 0 only when the client sent exactly the
+/// scripted messages.
+fn boltstub(test: &str) -> Option<std::path::PathBuf> {
+    let venv = std::env::var_os("GIT_LINEAGE_VENV")
+        .map_or_else(|| repo_root().join(".venv"), std::path::PathBuf::from);
+    let stub = venv.join("bin/boltstub");
+    if !stub.is_file() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: no boltstub at {} (run tests/setup-python)",
+            stub.display()
+        );
+    }
+    stub.is_file().then_some(stub)
+}
+
+#[test]
+fn cypher_loads_into_boltkits_stub_server() {
+    let Some(stub) = boltstub("cypher_loads_into_boltkits_stub_server") else { return };
+    let (repo, _) = fixture(false);
+    // The script boltstub plays: Bolt 4.0, login, one transaction of every statement.
+    let mut script = vec![
+        "!: BOLT 4".to_string(),
+        format!(
+            "C: HELLO {}",
+            json!({"user_agent": concat!("git-lineage/", env!("CARGO_PKG_VERSION")),
+                   "scheme": "basic", "principal": "neo4j", "credentials": "s3cret"})
+        ),
+        r#"S: SUCCESS {"server": "Neo4j/4.0.0", "connection_id": "bolt-1"}"#.to_string(),
+        "C: BEGIN {}".to_string(),
+        "S: SUCCESS {}".to_string(),
+    ];
+    for statement in script_statements(&repo) {
+        script.push(format!("C: RUN {} {{}} {{}}", json!(statement)));
+        script.push(r#"   PULL {"n": -1}"#.to_string());
+        script.push(r#"S: SUCCESS {"fields": []}"#.to_string());
+        script.push("   SUCCESS {}".to_string());
+    }
+    script.extend(
+        ["C: COMMIT", r#"S: SUCCESS {"bookmark": "b1"}"#, "C: GOODBYE", "S: <EXIT>"]
+            .map(String::from),
+    );
+    let script_path = repo.path().join("load.script");
+    std::fs::write(&script_path, script.join("\n") + "\n").unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new(&stub)
+        .arg(port.to_string())
+        .arg(&script_path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It says on standard output when it listens.
+    let mut log = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Listening") {
+        line.clear();
+        assert!(log.read_line(&mut line).unwrap() > 0, "boltstub stopped before listening");
+    }
+    let out = run_with_env(
+        repo.path(),
+        &["export", "cypher", "--bolt", &format!("bolt://127.0.0.1:{port}"), "--user", "neo4j"],
+        None,
+        &[("NEO4J_PASSWORD", "s3cret")],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("boltstub did not finish");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut rest = String::new();
+    let _ = log.read_to_string(&mut rest);
+    assert_eq!(out.code, 0, "{}\nboltstub: {rest}", out.stderr);
+    assert!(out.stderr.contains("committed in one transaction (Bolt 4.0)"), "{}", out.stderr);
+    assert!(status.success(), "boltstub saw other messages than scripted: {rest}");
+}
