@@ -248,6 +248,15 @@ fn exported_runs_import_back_onto_the_same_transformations() {
         })
         .collect();
     runs.sort();
+    // Exported again from the clone, the imported runs are left out: their producer's
+    // backend has them.
+    let again = run_in(&cloned, &["export", "openlineage"], None);
+    assert!(
+        again.stderr.contains("2 run(s) recorded on HEAD were imported from OpenLineage"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(lines(&again.stdout).len(), 2, "the two job events only");
     assert_eq!(
         runs,
         [

@@ -168,7 +168,14 @@ fn openlineage(args: &OpenLineageArgs) -> anyhow::Result<ExitStatus> {
         repo_url: repo_url.as_deref(),
         repo_path: &repo_path,
     };
-    let (events, unplaced) = report::openlineage::events(&snapshot.files, &records, &export);
+    let report::openlineage::Events { events, unplaced, from_openlineage } =
+        report::openlineage::events(&snapshot.files, &records, &export);
+    if from_openlineage > 0 {
+        eprintln!(
+            "git-lineage: {from_openlineage} run(s) recorded on {} were imported from OpenLineage events and are left out (their producer's backend has them)",
+            args.rev
+        );
+    }
     if unplaced > 0 {
         eprintln!(
             "git-lineage: {unplaced} run(s) recorded on {} name no transformation of it (whole commands, or code since moved) and are left out",

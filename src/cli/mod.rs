@@ -65,7 +65,8 @@ pub enum Command {
     /// `ab list` lists the experiments.
     #[command(subcommand)]
     Ab(ab::AbCommand),
-    /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph.
+    /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph (or sent over Bolt),
+    /// OpenLineage events for lineage platforms (or POSTed to one).
     #[command(subcommand)]
     Export(export::ExportCommand),
     /// Everything a pull-request reviewer needs in one document: the lineage change (a

@@ -65,11 +65,22 @@ pub struct Export<'a> {
     pub repo_path: &'a str,
 }
 
+/// What [`events`] made of a commit.
+#[derive(Debug, Clone, Default)]
+pub struct Events {
+    pub events: Vec<Value>,
+    /// Runs of the commit that name no transformation of it (whole commands, or a
+    /// transformation the commit does not have).
+    pub unplaced: usize,
+    /// Runs of the commit imported from OpenLineage events: left out, since the backend their
+    /// producer reports to has them already, under their own run ids.
+    pub from_openlineage: usize,
+}
+
 /// The events of a commit: a job event per transformation that reads or writes a dataset,
 /// then, oldest first, the start and end events of each run of `runs` that belongs to one of
-/// them (its `commit` and `transformation`). Returns the events and how many runs belonged
-/// to no transformation of the commit.
-pub fn events(fragments: &[Fragment], runs: &[RunRecord], export: &Export) -> (Vec<Value>, usize) {
+/// them (its `commit` and `transformation`).
+pub fn events(fragments: &[Fragment], runs: &[RunRecord], export: &Export) -> Events {
     let mut jobs: BTreeMap<&str, (&Fragment, &Transformation)> = BTreeMap::new();
     let mut out = Vec::new();
     for fragment in fragments {
@@ -85,9 +96,13 @@ pub fn events(fragments: &[Fragment], runs: &[RunRecord], export: &Export) -> (V
             out.push(Value::Object(event));
         }
     }
-    let mut unplaced = 0;
+    let (mut unplaced, mut from_openlineage) = (0, 0);
     let mut placed: Vec<(&RunRecord, &Fragment, &Transformation)> = Vec::new();
     for run in runs.iter().filter(|r| r.commit == export.commit) {
+        if run.source == "openlineage" {
+            from_openlineage += 1;
+            continue;
+        }
         match run.transformation.as_deref().and_then(|id| jobs.get(id)) {
             Some((fragment, t)) => placed.push((run, fragment, t)),
             None => unplaced += 1,
@@ -145,7 +160,7 @@ pub fn events(fragments: &[Fragment], runs: &[RunRecord], export: &Export) -> (V
             out.push(Value::Object(event));
         }
     }
-    (out, unplaced)
+    Events { events: out, unplaced, from_openlineage }
 }
 
 /// The events as JSON lines.
@@ -560,7 +575,7 @@ mod tests {
         let sql =
             "INSERT INTO mart.t SELECT a, CASE WHEN k > 0 THEN b END AS b FROM raw.s WHERE c = 1";
         let fragments = [extract("etl/x.sql", sql.as_bytes(), &Settings::default())];
-        let (events, unplaced) = events(&fragments, &[], &export());
+        let Events { events, unplaced, .. } = events(&fragments, &[], &export());
         assert_eq!((events.len(), unplaced), (1, 0));
         let facet = &events[0]["outputs"][0]["facets"]["columnLineage"];
         assert_eq!(facet["fields"]["a"]["inputFields"][0]["field"], "a");
