@@ -4,7 +4,8 @@
 //! Only the part of the protocol this needs, written from the Bolt and PackStream
 //! specifications: the version handshake (5.0-5.4, 4.0-4.4), `HELLO` (with the credentials
 //! before 5.1, then `LOGON`), `BEGIN`, `RUN` + `PULL` per statement, `COMMIT` and `GOODBYE`,
-//! messages in chunks, and the PackStream values those messages carry. The Rust Bolt clients
+//! messages in chunks, and the PackStream values those messages carry. Statements are
+//! pipelined in batches. The Rust Bolt clients
 //! are asynchronous (tokio or a runtime of the caller's): one blocking socket is all a
 //! command that sends a script needs. Plain TCP only: `bolt+s://` (TLS) is refused with a
 //! hint to pipe the script to `cypher-shell` instead.
@@ -22,6 +23,8 @@ const MAGIC: [u8; 4] = [0x60, 0x60, 0xB0, 0x17];
 /// Versions offered, best first (`[0, range, minor, major]`): 5.4 down to 5.0, 4.4 down to
 /// 4.2, 4.1, 4.0 (servers that predate ranges match single versions only).
 const OFFERED: [[u8; 4]; 4] = [[0, 4, 4, 5], [0, 2, 4, 4], [0, 0, 1, 4], [0, 0, 0, 4]];
+/// Statements sent before their replies are read.
+const BATCH: usize = 100;
 /// How long one reply may take.
 const TIMEOUT: Duration = Duration::from_mins(2);
 
@@ -462,27 +465,33 @@ pub fn send(
     connection.send(&[Value::Struct(0x11, vec![Value::Map(begin)])])?;
     connection.expect_success("BEGIN")?;
     let pull = Value::Struct(0x3F, vec![map([("n", Value::Int(-1))])]);
-    for (index, statement) in statements.iter().enumerate() {
-        let run = Value::Struct(
-            0x10,
-            vec![
-                statement.as_str().into(),
-                Value::Map(BTreeMap::new()),
-                Value::Map(BTreeMap::new()),
-            ],
-        );
-        connection.send(&[run, pull.clone()])?;
-        let failed =
-            |message| Error::Statement { index: index + 1, statement: statement.clone(), message };
-        for _ in 0..2 {
-            match connection.receive()? {
-                Reply::Success => {}
-                Reply::Failure(message) => {
-                    // No COMMIT: closing the connection rolls the transaction back.
-                    let _ = connection.send(&[Value::Struct(0x02, vec![])]);
-                    return Err(failed(message));
+    // Pipelined: a batch of RUN + PULL pairs goes out in one write and its replies are read
+    // after, so a remote server costs a round trip per batch, not per statement. The server
+    // answers in order; after a failure it ignores the rest.
+    for (batch, chunk) in statements.chunks(BATCH).enumerate() {
+        let mut messages = Vec::with_capacity(2 * chunk.len());
+        for statement in chunk {
+            let none = || Value::Map(BTreeMap::new());
+            messages.push(Value::Struct(0x10, vec![statement.as_str().into(), none(), none()]));
+            messages.push(pull.clone());
+        }
+        connection.send(&messages)?;
+        for (offset, statement) in chunk.iter().enumerate() {
+            let failed = |message| Error::Statement {
+                index: batch * BATCH + offset + 1,
+                statement: statement.clone(),
+                message,
+            };
+            for _ in 0..2 {
+                match connection.receive()? {
+                    Reply::Success => {}
+                    Reply::Failure(message) => {
+                        // No COMMIT: closing the connection rolls the transaction back.
+                        let _ = connection.send(&[Value::Struct(0x02, vec![])]);
+                        return Err(failed(message));
+                    }
+                    Reply::Ignored => return Err(failed("ignored".into())),
                 }
-                Reply::Ignored => return Err(failed("ignored".into())),
             }
         }
     }

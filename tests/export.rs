@@ -504,14 +504,16 @@ fn bolt_peer(version: [u8; 4], fail_run: Option<usize>) -> (String, JoinHandle<V
             if signature == 0x10 {
                 runs += 1;
             }
+            let failed_before =
+                fail_run.is_some_and(|f| runs > f || (runs == f && signature != 0x10));
             let reply: &[u8] = if signature == 0x10 && Some(runs) == fail_run {
                 &[
                     0xB1, 0x7F, 0xA2, 0x84, b'c', b'o', b'd', b'e', 0x85, b'N', b'e', b'o', b'.',
                     b'X', 0x87, b'm', b'e', b's', b's', b'a', b'g', b'e', 0x84, b'b', b'o', b'o',
                     b'm',
                 ]
-            } else if signature == 0x3F && fail_run.is_some_and(|f| runs >= f) {
-                &[0xB1, 0x7E, 0xA0] // IGNORED after a failure
+            } else if failed_before {
+                &[0xB1, 0x7E, 0xA0] // IGNORED: a failed transaction ignores what follows
             } else {
                 &[0xB1, 0x70, 0xA0] // SUCCESS {}
             };
@@ -600,7 +602,9 @@ fn a_failing_statement_commits_nothing() {
     let signatures: Vec<u64> = messages.iter().map(|m| m["signature"].as_u64().unwrap()).collect();
     assert!(!signatures.contains(&0x12), "no COMMIT: {signatures:?}");
     assert_eq!(messages[1]["fields"][0]["scheme"], "none", "no user, no login");
-    assert_eq!(signatures.iter().filter(|s| **s == 0x10).count(), 3);
+    // Pipelined: the statements after the failure reached the server and were ignored.
+    assert_eq!(signatures.iter().filter(|s| **s == 0x10).count(), statements.len());
+    assert_eq!(signatures.last(), Some(&0x02), "GOODBYE, and no COMMIT before it");
 }
 
 /// boltkit's `boltstub` (tests/setup-python), when installed: a Bolt server written by the
@@ -684,4 +688,28 @@ fn cypher_loads_into_boltkits_stub_server() {
     assert_eq!(out.code, 0, "{}\nboltstub: {rest}", out.stderr);
     assert!(out.stderr.contains("committed in one transaction (Bolt 4.0)"), "{}", out.stderr);
     assert!(status.success(), "boltstub saw other messages than scripted: {rest}");
+}
+
+#[test]
+fn a_large_script_goes_over_bolt_in_batches_in_order() {
+    let mut repo = TestRepo::new();
+    let sql = (0..40)
+        .map(|i| format!("INSERT INTO mart.t{i} SELECT a, b FROM raw.s{i} WHERE c = {i};"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    repo.commit(&[("etl/many.sql", &sql)], "many");
+    let statements = script_statements(&repo);
+    assert!(statements.len() > 250, "more than two batches: {}", statements.len());
+    let (uri, peer) = bolt_peer([0, 0, 2, 5], None);
+    let out = repo.lineage(&["export", "cypher", "--bolt", &uri]);
+    let messages = peer.join().unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("(Bolt 5.2)"), "{}", out.stderr);
+    let sent: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["signature"] == 0x10)
+        .map(|m| m["fields"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, statements.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(messages[messages.len() - 2]["signature"], 0x12, "COMMIT after the last");
 }
