@@ -9,6 +9,7 @@
 //! accuracy against third-party cases.
 
 pub mod ab;
+pub mod bolt;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -305,7 +305,14 @@ fn lineage_calls(scripts: &[String]) -> Vec<(String, Vec<String>)> {
         for line in joined.lines() {
             let Some((_, rest)) = line.split_once("git lineage ") else { continue };
             let mut words = rest.split_whitespace();
-            let sub = words.next().expect("`git lineage` is followed by a subcommand").to_string();
+            let mut sub =
+                words.next().expect("`git lineage` is followed by a subcommand").to_string();
+            // Commands with subcommands of their own: `export openlineage`, `ab run`, ….
+            if ["export", "ab", "import"].contains(&sub.as_str())
+                && let Some(inner) = words.next()
+            {
+                sub = format!("{sub} {inner}");
+            }
             let flags = words
                 .filter(|w| w.starts_with("--"))
                 .map(|w| w.split('=').next().expect("split gives one piece at least").to_string())
@@ -320,7 +327,7 @@ fn lineage_calls(scripts: &[String]) -> Vec<(String, Vec<String>)> {
 fn ci_examples_parse_and_call_flags_that_exist() {
     let dir = repo_root().join("examples/ci/github-actions");
     let mut seen = Vec::new();
-    for name in ["lineage-report.yml", "lineage-fix-branch.yml"] {
+    for name in ["lineage-report.yml", "lineage-fix-branch.yml", "lineage-export.yml"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         let docs = yaml_rust2::YamlLoader::load_from_str(&text)
             .unwrap_or_else(|e| panic!("{name} is not YAML: {e}"));
@@ -329,7 +336,9 @@ fn ci_examples_parse_and_call_flags_that_exist() {
         let calls = lineage_calls(&scripts);
         assert!(!calls.is_empty(), "{name} calls no git lineage command");
         for (sub, flags) in calls {
-            let help = run_in(&repo_root(), &[&sub, "--help"], None);
+            let mut args: Vec<&str> = sub.split(' ').collect();
+            args.push("--help");
+            let help = run_in(&repo_root(), &args, None);
             assert_eq!(help.code, 0, "{name}: `git lineage {sub}` does not exist: {}", help.stderr);
             for flag in flags {
                 assert!(
@@ -350,5 +359,5 @@ fn ci_examples_parse_and_call_flags_that_exist() {
         }
     }
     seen.sort();
-    assert_eq!(seen, ["fix", "report", "report"]);
+    assert_eq!(seen, ["export cypher", "export openlineage", "fix", "report", "report"]);
 }

@@ -70,7 +70,8 @@ pub enum Command {
     /// a node's upstream and downstream, its code, last runs and predicted runtime; with
     /// --diff, what a change added, removed or changed.
     View(view::ViewArgs),
-    /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph.
+    /// Export a commit's lineage: a Cypher script for Neo4j / Memgraph (or sent over Bolt),
+    /// OpenLineage events for lineage platforms (or POSTed to one).
     #[command(subcommand)]
     Export(export::ExportCommand),
     /// Everything a pull-request reviewer needs in one document: the lineage change (a

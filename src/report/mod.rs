@@ -5,6 +5,7 @@ pub mod cost;
 pub mod cypher;
 pub mod diff;
 pub mod json;
+pub mod openlineage;
 pub mod picture;
 pub mod pr;
 pub mod suggest;

@@ -156,6 +156,18 @@ impl Repo {
         Ok((parent, summary))
     }
 
+    /// A commit's committer time, in seconds since the epoch.
+    pub fn commit_time(&self, commit: &str) -> Result<i64, Error> {
+        let err = |source| Error::Resolve { rev: commit.to_string(), source };
+        let oid = Oid::from_str(commit).map_err(err)?;
+        Ok(self.inner.find_commit(oid).map_err(err)?.time().seconds())
+    }
+
+    /// The URL of a remote (`origin`), when the repository has it.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        self.inner.find_remote(name).ok().and_then(|r| r.url().ok().map(str::to_string))
+    }
+
     /// Add `value` to a multi-valued configuration key of the repository, unless it is there.
     /// Returns whether it was added.
     pub fn add_config(&self, name: &str, value: &str) -> Result<bool, Error> {
