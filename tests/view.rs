@@ -5,7 +5,6 @@
 //! saves a screenshot to `target/test-artifacts/view.png`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -255,22 +254,11 @@ fn view_in_a_browser() {
     assert_eq!(result["checks"], 3, "{result}");
 }
 
-/// 2,000 datasets in 20 schemas, each made from two earlier ones (the first 40 from sources).
+/// `report::view::synthetic_files` committed.
 fn synthetic_repo(datasets: usize) -> TestRepo {
     let mut repo = TestRepo::new();
-    for schema in 0..20 {
-        let mut sql = String::new();
-        for i in (schema..datasets).step_by(20) {
-            let (a, b) = (i / 2, i / 3);
-            let from = if i < 40 {
-                format!("src.t{i}")
-            } else {
-                format!("s{}.t{a} JOIN s{}.t{b} USING (id)", a % 20, b % 20)
-            };
-            writeln!(sql, "CREATE TABLE s{schema}.t{i} AS SELECT id, v{i} FROM {from};")
-                .expect("a String takes text");
-        }
-        repo.write(&format!("schema{schema}.sql"), &sql);
+    for (path, sql) in git_lineage::report::view::synthetic_files(datasets) {
+        repo.write(&path, &sql);
     }
     repo.commit(&[], "2,000 datasets");
     repo

@@ -55,6 +55,14 @@ pub enum DebugCommand {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
+    /// Write the synthetic lineage `view` is measured on (`bench/view`): DATASETS tables in 20
+    /// SQL files under OUT.
+    Synthetic {
+        #[arg(default_value_t = 2000)]
+        datasets: usize,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Megabytes of Python source per second on one core, extraction included (in process,
     /// the files read once beforehand), over `.py` files and the `.py` files under folders.
     PythonThroughput {
@@ -161,6 +169,14 @@ pub fn run(command: DebugCommand) -> anyhow::Result<ExitStatus> {
         }
         DebugCommand::Throughput { files, seconds } => throughput(&files, seconds),
         DebugCommand::PythonThroughput { paths, seconds } => python_throughput(&paths, seconds),
+        DebugCommand::Synthetic { datasets, out } => {
+            for (path, sql) in crate::report::view::synthetic_files(datasets) {
+                let path = out.join(path);
+                std::fs::write(&path, sql)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitStatus::Success)
+        }
         DebugCommand::Predict(args) => super::evaluate::run(&args),
     }
 }

@@ -10,6 +10,7 @@
 //! not follow. See: issue 9.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -685,6 +686,29 @@ pub fn page(model: &Model) -> String {
     )
 }
 
+/// A lineage of `datasets` tables in 20 schemas (`schema0.sql` … `schema19.sql`), each made from
+/// two earlier ones and the first 40 from sources: the page at scale, for its tests and
+/// `bench/view` (through `git lineage debug synthetic`).
+pub fn synthetic_files(datasets: usize) -> Vec<(String, String)> {
+    (0..20)
+        .map(|schema| {
+            let mut sql = String::new();
+            for i in (schema..datasets).step_by(20) {
+                let (a, b) = (i / 2, i / 3);
+                let from = if i < 40 {
+                    format!("src.t{i}")
+                } else {
+                    format!("s{}.t{a} JOIN s{}.t{b} USING (id)", a % 20, b % 20)
+                };
+                // Writing to a String cannot fail.
+                let _ =
+                    writeln!(sql, "CREATE TABLE s{schema}.t{i} AS SELECT id, v{i} FROM {from};");
+            }
+            (format!("schema{schema}.sql"), sql)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -837,27 +861,11 @@ mod tests {
         assert_eq!(out, "<{{B}}|b|{{C}}>");
     }
 
-    /// A pipeline of 2,000 datasets in 20 schemas, each dataset read by the next layer.
+    /// The lineage of `synthetic_files`.
     pub(crate) fn synthetic(datasets: usize) -> Vec<Fragment> {
-        let mut files = Vec::new();
-        for schema in 0..20 {
-            let mut sql = String::new();
-            for i in (schema..datasets).step_by(20) {
-                let (a, b) = (i / 2, i / 3);
-                let from = if i < 40 {
-                    format!("src.t{i}")
-                } else {
-                    format!("s{}.t{a} JOIN s{}.t{b} USING (id)", a % 20, b % 20)
-                };
-                writeln!(sql, "CREATE TABLE s{schema}.t{i} AS SELECT id, v{i} FROM {from};")
-                    .expect("a String takes text");
-            }
-            files.push((format!("schema{schema}.sql"), sql));
-        }
+        let files = synthetic_files(datasets);
         files.iter().map(|(p, s)| extract(p, s.as_bytes(), &Settings::default())).collect()
     }
-
-    use std::fmt::Write as _;
 
     #[test]
     fn two_thousand_datasets_make_one_page() {
