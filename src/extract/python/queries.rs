@@ -6,6 +6,8 @@
 //! captures of `grammars/python/README.md`. See: issue 6.
 
 use std::collections::{HashMap, HashSet};
+
+use foldhash::fast::RandomState as Fast;
 use std::sync::{LazyLock, OnceLock};
 
 use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator};
@@ -36,7 +38,7 @@ pub fn language() -> Language {
 /// The grammar's field ids by name, looked up once: tree-sitter finds a field by name with a
 /// string comparison against each of the grammar's field names, a tenth of the data flow's
 /// time when every evaluated node asks for its children that way.
-static FIELD_IDS: LazyLock<HashMap<String, u16>> = LazyLock::new(|| {
+static FIELD_IDS: LazyLock<HashMap<String, u16, Fast>> = LazyLock::new(|| {
     let language = language();
     (1..=language.field_count())
         .filter_map(|id| {
@@ -119,7 +121,7 @@ impl<'tree> Spec<'tree> {
 }
 
 /// The specs of a file's nodes, by node id.
-pub type Specs<'tree> = HashMap<usize, Vec<Spec<'tree>>>;
+pub type Specs<'tree> = HashMap<usize, Vec<Spec<'tree>>, Fast>;
 
 struct Compiled {
     query: Query,
@@ -153,7 +155,7 @@ impl Part {
 struct Grammars {
     parts: Vec<Part>,
     /// Per callee name: its parts, in file order.
-    by_callee: HashMap<String, Vec<usize>>,
+    by_callee: HashMap<String, Vec<usize>, Fast>,
 }
 
 /// Captures that name the called method or function (or the attribute) in the patterns.
@@ -221,7 +223,7 @@ static GRAMMARS_COMPILED: LazyLock<Grammars> = LazyLock::new(|| {
     // patterns: they share one query.
     let mut parts = Vec::new();
     let mut part_of: HashMap<(usize, Vec<usize>), usize> = HashMap::new();
-    let mut by_callee = HashMap::new();
+    let mut by_callee = HashMap::default();
     for (name, per_file) in wanted {
         let ids = per_file
             .into_iter()
@@ -303,7 +305,7 @@ impl<'tree> Matcher<'tree> {
         let mut cursor = QueryCursor::new();
         cursor.set_match_limit(MATCH_LIMIT);
         cursor.set_max_start_depth(Some(0));
-        Self { cursor, cache: HashMap::new() }
+        Self { cursor, cache: HashMap::default() }
     }
 
     /// What the patterns say about `node`.
@@ -311,7 +313,7 @@ impl<'tree> Matcher<'tree> {
         let grammars: &'static Grammars = &GRAMMARS_COMPILED;
         let Some(parts) = candidate(node, text, &grammars.by_callee) else { return &[] };
         if !self.cache.contains_key(&node.id()) {
-            let mut found: Specs<'tree> = HashMap::new();
+            let mut found: Specs<'tree> = HashMap::default();
             for part in parts.iter().filter_map(|&i| grammars.parts.get(i)) {
                 collect(part.compiled(), &mut self.cursor, node, text, &mut found);
             }
@@ -331,7 +333,7 @@ impl Default for Matcher<'_> {
 fn candidate<'g>(
     node: Node<'_>,
     text: &str,
-    by_callee: &'g HashMap<String, Vec<usize>>,
+    by_callee: &'g HashMap<String, Vec<usize>, Fast>,
 ) -> Option<&'g [usize]> {
     let name = match node.kind() {
         "call" => match node.field("function") {
