@@ -120,6 +120,14 @@ pub fn join_runs(
     if !unreadable.is_empty() {
         eprintln!("git-lineage: {} unreadable run records skipped", unreadable.len());
     }
+    Ok(join_records(records, lineage))
+}
+
+/// `join_runs` on records already read.
+pub fn join_records(
+    records: Vec<RunRecord>,
+    lineage: &mut Lineage<'_>,
+) -> (History, Vec<JoinedRun>) {
     let mut joined = Vec::new();
     let mut past = Vec::new();
     for record in records {
@@ -155,7 +163,7 @@ pub fn join_runs(
         });
         joined.push(JoinedRun { record, commit, node, at });
     }
-    Ok((History::new(past), joined))
+    (History::new(past), joined)
 }
 
 /// The training examples of `runs`: each with the features it had just before it started.

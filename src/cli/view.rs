@@ -13,6 +13,7 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::predict::Lineage;
+use crate::collect::record::RunRecord;
 use crate::report::view::{self, Base, Inputs, Predictions};
 use crate::store::repo::Repo;
 use crate::store::runs;
@@ -53,7 +54,7 @@ pub fn run_view(args: &ViewArgs) -> anyhow::Result<ExitStatus> {
     if !unreadable.is_empty() {
         eprintln!("git-lineage: {} unreadable run records skipped", unreadable.len());
     }
-    let predictions = match predictions(&repo, &mut lineage, &pipeline) {
+    let predictions = match predictions(&repo, &mut lineage, &pipeline, &records) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("git-lineage: no prediction: {e:#}");
@@ -94,16 +95,17 @@ pub fn run_view(args: &ViewArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Each transformation's predicted runtime with the repository's model (or the bundled one)
-/// and its run history, as `predict` has them.
+/// and its run history (`records`, read once for the page too), as `predict` has them.
 fn predictions(
     repo: &Repo,
     lineage: &mut Lineage<'_>,
     pipeline: &crate::predict::features::Pipeline,
+    records: &[RunRecord],
 ) -> anyhow::Result<Predictions> {
     let runtime = crate::predict::runtime::Runtime::load()?;
     let (bundle, model) = super::predict::load_model(repo)?;
     let mut estimator = crate::predict::model::Estimator::open(&runtime, &bundle)?;
-    let (history, _) = super::predict::join_runs(repo, lineage)?;
+    let (history, _) = super::predict::join_records(records.to_vec(), lineage);
     let (cost, _) = super::predict::predict_pipeline(&mut estimator, pipeline, &history, 1)?;
     let estimates: BTreeMap<String, _> =
         cost.transformations.iter().map(|p| (p.id.clone(), p.estimate)).collect();

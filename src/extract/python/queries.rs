@@ -6,10 +6,9 @@
 //! captures of `grammars/python/README.md`. See: issue 6.
 
 use std::collections::{HashMap, HashSet};
-
-use foldhash::fast::RandomState as Fast;
 use std::sync::{LazyLock, OnceLock};
 
+use foldhash::fast::RandomState as Fast;
 use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator};
 
 /// Each library's patterns, by file name.
