@@ -16,7 +16,6 @@ use crate::config::Overrides;
 use crate::report;
 use crate::report::openlineage::{Export, default_namespace, web_url};
 use crate::store::repo::Repo;
-use crate::store::runs;
 use crate::store::snapshot::{Builder, Snapshot};
 use crate::workers;
 
@@ -146,10 +145,7 @@ fn cypher(args: &CypherArgs) -> anyhow::Result<ExitStatus> {
 fn openlineage(args: &OpenLineageArgs) -> anyhow::Result<ExitStatus> {
     let repo = Repo::discover(Path::new("."))?;
     let (commit, snapshot) = lineage(&repo, &args.rev)?;
-    let (records, unreadable) = runs::read_all(&repo)?;
-    if !unreadable.is_empty() {
-        eprintln!("git-lineage: {} unreadable run record(s) skipped", unreadable.len());
-    }
+    let records = super::runs::read_runs(&repo)?;
     let remote = repo.remote_url("origin");
     let workdir = repo.workdir().unwrap_or_else(|| repo.git_dir());
     let folder = workdir.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();

@@ -18,7 +18,7 @@ use crate::predict::features::{self, History, PastRun, Pipeline, Row};
 use crate::predict::model::{self, Bundle, Estimator, Example, TrainOptions};
 use crate::predict::runtime::Runtime;
 use crate::store::repo::{MODEL_REF, Repo};
-use crate::store::{runs, snapshot};
+use crate::store::snapshot;
 use crate::workers;
 
 /// Fewest runs `train` accepts: below that the bundled model predicts better.
@@ -116,11 +116,7 @@ pub fn join_runs(
     repo: &Repo,
     lineage: &mut Lineage<'_>,
 ) -> anyhow::Result<(History, Vec<JoinedRun>)> {
-    let (records, unreadable) = runs::read_all(repo)?;
-    if !unreadable.is_empty() {
-        eprintln!("git-lineage: {} unreadable run records skipped", unreadable.len());
-    }
-    Ok(join_records(records, lineage))
+    Ok(join_records(super::runs::read_runs(repo)?, lineage))
 }
 
 /// `join_runs` on records already read.

@@ -183,8 +183,9 @@ pub fn run_history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Every recorded run, oldest first; lines that cannot be read are said and skipped.
-fn read_runs(repo: &Repo) -> anyhow::Result<Vec<RunRecord>> {
+/// Every recorded run, oldest first; lines that cannot be read are said (commit, line, what is
+/// wrong) and skipped. Every command that reads the runs reads them through this.
+pub(super) fn read_runs(repo: &Repo) -> anyhow::Result<Vec<RunRecord>> {
     let (records, unreadable) = runs::read_all(repo)?;
     for u in unreadable {
         eprintln!("git-lineage: run note of {}, line {}: {}; skipped", u.commit, u.line, u.problem);

@@ -16,7 +16,6 @@ use super::predict::Lineage;
 use crate::collect::record::RunRecord;
 use crate::report::view::{self, Base, Inputs, Predictions};
 use crate::store::repo::Repo;
-use crate::store::runs;
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
@@ -50,10 +49,7 @@ pub fn run_view(args: &ViewArgs) -> anyhow::Result<ExitStatus> {
         None => None,
     };
     let diff = base.as_ref().map(|(_, _, base_files)| crate::graph::diff::diff(base_files, &files));
-    let (records, unreadable) = runs::read_all(&repo).context("reading the recorded runs")?;
-    if !unreadable.is_empty() {
-        eprintln!("git-lineage: {} unreadable run records skipped", unreadable.len());
-    }
+    let records = super::runs::read_runs(&repo).context("reading the recorded runs")?;
     let predictions = match predictions(&repo, &mut lineage, &pipeline, &records) {
         Ok(p) => p,
         Err(e) => {
